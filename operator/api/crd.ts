@@ -55,6 +55,9 @@ export function toStructural(node: SchemaNode, path = ''): SchemaNode {
         out[key] = value;
     }
   }
+  if (Array.isArray(out.type)) {
+    throw new Error(`${path || '<root>'}: a union of ${out.type.join(', ')} is not structural; only int-or-string is`);
+  }
   if (out.type === 'integer') narrowInteger(out);
   if (out.format === 'date-time') delete out.pattern; // zod's pattern is JS-flavoured; the format says it all
   if (out.type === undefined && out['x-kubernetes-int-or-string'] !== true && out['x-kubernetes-preserve-unknown-fields'] !== true) {
@@ -82,12 +85,11 @@ function fromAnyOf(branches: SchemaNode[], path: string): SchemaNode {
 
 /** Drops zod's safe-integer bounds and says `int32` / `int64` as Kubernetes schemas do. */
 function narrowInteger(node: SchemaNode): void {
-  const isInt32 = node.minimum === INT32.min && node.maximum === INT32.max;
-  if (node.minimum === Number.MIN_SAFE_INTEGER || node.minimum === INT32.min) delete node.minimum;
-  if (node.maximum === Number.MAX_SAFE_INTEGER || node.maximum === INT32.max) delete node.maximum;
-  const min = typeof node.minimum === 'number' ? node.minimum : INT32.min;
-  const max = typeof node.maximum === 'number' ? node.maximum : INT32.max;
-  node.format ??= isInt32 || (min >= INT32.min && max <= INT32.max) ? 'int32' : 'int64';
+  const min = typeof node.minimum === 'number' ? node.minimum : Number.MIN_SAFE_INTEGER;
+  const max = typeof node.maximum === 'number' ? node.maximum : Number.MAX_SAFE_INTEGER;
+  node.format ??= min >= INT32.min && max <= INT32.max ? 'int32' : 'int64';
+  if (node.minimum === Number.MIN_SAFE_INTEGER || (node.format === 'int32' && node.minimum === INT32.min)) delete node.minimum;
+  if (node.maximum === Number.MAX_SAFE_INTEGER || (node.format === 'int32' && node.maximum === INT32.max)) delete node.maximum;
 }
 
 /** Every property needs a description: `kubectl explain` and OperatorHub read them. */

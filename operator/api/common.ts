@@ -37,12 +37,12 @@ export function withRules<S extends z.ZodType>(schema: S, rules: CelRule<z.outpu
   const specs: CelRuleSpec[] = rules.map(({ rule, message, fieldPath }) =>
     fieldPath ? { rule, message, fieldPath } : { rule, message },
   );
-  return checked.meta({ ...schema.meta(), [META_CEL]: specs }) as S;
+  return checked.meta({ ...schema.meta(), [META_CEL]: specs });
 }
 
 /** A transition rule: the field may be set on create but never changed afterwards. */
 export function immutable<S extends z.ZodType>(schema: S, message: string): S {
-  return schema.meta({ ...schema.meta(), [META_CEL]: [{ rule: 'self == oldSelf', message }] }) as S;
+  return schema.meta({ ...schema.meta(), [META_CEL]: [{ rule: 'self == oldSelf', message }] });
 }
 
 /**
@@ -77,7 +77,7 @@ export function listMap<S extends z.ZodArray>(schema: S, keys: string[]): S {
     ...schema.meta(),
     'x-kubernetes-list-type': 'map',
     'x-kubernetes-list-map-keys': keys,
-  }) as S;
+  });
 }
 
 /** Marks a list of scalars as a set: entries are unique and merged as a set by server-side apply. */
@@ -89,12 +89,12 @@ export function listSet<S extends z.ZodArray>(schema: S): S {
       }
     });
   });
-  return unique.meta({ ...schema.meta(), 'x-kubernetes-list-type': 'set' }) as S;
+  return unique.meta({ ...schema.meta(), 'x-kubernetes-list-type': 'set' });
 }
 
 /** A list replaced whole by server-side apply (order matters, entries have no key). */
 export function listAtomic<S extends z.ZodArray>(schema: S): S {
-  return schema.meta({ ...schema.meta(), 'x-kubernetes-list-type': 'atomic' }) as S;
+  return schema.meta({ ...schema.meta(), 'x-kubernetes-list-type': 'atomic' });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -157,7 +157,9 @@ export const imageReference = (what: string) =>
     .string()
     .min(1)
     .max(512)
-    .regex(/^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/)
+    .regex(
+      /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/,
+    )
     .describe(`${what}: a container image reference such as \`registry.example/meshwright/proxy:v1.2.3\`.`);
 
 const labelSelectorRequirement = withRules(
@@ -179,7 +181,7 @@ const labelSelectorRequirement = withRules(
     {
       rule: "self.operator in ['In', 'NotIn'] ? has(self.values) && size(self.values) > 0 : !has(self.values) || size(self.values) == 0",
       message: 'values must be non-empty for In and NotIn, and empty for Exists and DoesNotExist',
-      holds: (r) => ((r.operator === 'In' || r.operator === 'NotIn') === (r.values?.length ?? 0) > 0),
+      holds: (r) => (r.operator === 'In' || r.operator === 'NotIn') === (r.values?.length ?? 0) > 0,
     },
   ],
 );
@@ -205,9 +207,13 @@ export const condition = z
     type: z
       .string()
       .max(316)
-      .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$/)
+      .regex(
+        /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$/,
+      )
       .describe('The aspect of the resource this condition describes, in CamelCase (`Ready`, `Promoted`).'),
-    status: z.enum(['True', 'False', 'Unknown']).describe('Whether the condition holds: `True`, `False` or `Unknown`.'),
+    status: z
+      .enum(['True', 'False', 'Unknown'])
+      .describe('Whether the condition holds: `True`, `False` or `Unknown`.'),
     observedGeneration: z
       .int()
       .min(0)
@@ -237,7 +243,9 @@ export const observedGeneration = z
   .int()
   .min(0)
   .optional()
-  .describe('The `.metadata.generation` the operator last acted on; status is current when it equals the generation.');
+  .describe(
+    'The `.metadata.generation` the operator last acted on; status is current when it equals the generation.',
+  );
 
 /** The part of ObjectMeta the API carries through zod; the API server owns the rest. */
 export const objectMeta = z

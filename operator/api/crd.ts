@@ -56,11 +56,17 @@ export function toStructural(node: SchemaNode, path = ''): SchemaNode {
     }
   }
   if (Array.isArray(out.type)) {
-    throw new Error(`${path || '<root>'}: a union of ${out.type.join(', ')} is not structural; only int-or-string is`);
+    throw new Error(
+      `${path || '<root>'}: a union of ${out.type.join(', ')} is not structural; only int-or-string is`,
+    );
   }
   if (out.type === 'integer') narrowInteger(out);
   if (out.format === 'date-time') delete out.pattern; // zod's pattern is JS-flavoured; the format says it all
-  if (out.type === undefined && out['x-kubernetes-int-or-string'] !== true && out['x-kubernetes-preserve-unknown-fields'] !== true) {
+  if (
+    out.type === undefined &&
+    out['x-kubernetes-int-or-string'] !== true &&
+    out['x-kubernetes-preserve-unknown-fields'] !== true
+  ) {
     throw new Error(`${path || '<root>'}: no type (every node of a structural schema needs one)`);
   }
   return out;
@@ -88,8 +94,10 @@ function narrowInteger(node: SchemaNode): void {
   const min = typeof node.minimum === 'number' ? node.minimum : Number.MIN_SAFE_INTEGER;
   const max = typeof node.maximum === 'number' ? node.maximum : Number.MAX_SAFE_INTEGER;
   node.format ??= min >= INT32.min && max <= INT32.max ? 'int32' : 'int64';
-  if (node.minimum === Number.MIN_SAFE_INTEGER || (node.format === 'int32' && node.minimum === INT32.min)) delete node.minimum;
-  if (node.maximum === Number.MAX_SAFE_INTEGER || (node.format === 'int32' && node.maximum === INT32.max)) delete node.maximum;
+  if (node.minimum === Number.MIN_SAFE_INTEGER || (node.format === 'int32' && node.minimum === INT32.min))
+    delete node.minimum;
+  if (node.maximum === Number.MAX_SAFE_INTEGER || (node.format === 'int32' && node.maximum === INT32.max))
+    delete node.maximum;
 }
 
 /** Every property needs a description: `kubectl explain` and OperatorHub read them. */
@@ -97,14 +105,18 @@ export function undescribedFields(node: SchemaNode, path = ''): string[] {
   const missing: string[] = [];
   if (path && typeof node.description !== 'string') missing.push(path);
   const props = node.properties as Record<string, SchemaNode> | undefined;
-  for (const [name, child] of Object.entries(props ?? {})) missing.push(...undescribedFields(child, `${path}.${name}`));
+  for (const [name, child] of Object.entries(props ?? {}))
+    missing.push(...undescribedFields(child, `${path}.${name}`));
   if (node.items) missing.push(...undescribedFields(node.items as SchemaNode, `${path}[*]`));
   return missing;
 }
 
 export function openAPISchemaOf(kind: Kind): SchemaNode {
   const section = (schema: z.ZodType, name: string) => {
-    const node = toStructural(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'throw' }) as SchemaNode, `.${name}`);
+    const node = toStructural(
+      z.toJSONSchema(schema, { io: 'input', unrepresentable: 'throw' }),
+      `.${name}`,
+    );
     const missing = undescribedFields(node, `.${name}`);
     if (missing.length) throw new Error(`${kind.kind}: fields without a description: ${missing.join(', ')}`);
     return node;
@@ -118,7 +130,10 @@ export function openAPISchemaOf(kind: Kind): SchemaNode {
         type: 'string',
         description: 'APIVersion defines the versioned schema of this representation of an object.',
       },
-      kind: { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' },
+      kind: {
+        type: 'string',
+        description: 'Kind is a string value representing the REST resource this object represents.',
+      },
       metadata: { type: 'object' },
       spec: section(kind.spec, 'spec'),
       status: section(kind.status, 'status'),

@@ -27,7 +27,9 @@ const controlPlane = z
       .min(1)
       .max(10)
       .default(2)
-      .describe('Control-plane replicas. Every replica serves xDS and the injection webhook; 2 or more survive a node loss.'),
+      .describe(
+        'Control-plane replicas. Every replica serves xDS and the injection webhook; 2 or more survive a node loss.',
+      ),
     resources: resourceRequirements('each control-plane container').default({
       requests: { cpu: '100m', memory: '128Mi' },
       limits: { memory: '512Mi' },
@@ -76,7 +78,10 @@ const issuerRef = z
       .enum(['Issuer', 'ClusterIssuer'])
       .default('ClusterIssuer')
       .describe('`ClusterIssuer`, or `Issuer` in the control-plane namespace.'),
-    group: z.string().default('cert-manager.io').describe('API group of the issuer (`cert-manager.io`, or an external issuer).'),
+    group: z
+      .string()
+      .default('cert-manager.io')
+      .describe('API group of the issuer (`cert-manager.io`, or an external issuer).'),
   })
   .describe('An existing cert-manager issuer that signs the mesh certificates.');
 
@@ -88,7 +93,9 @@ const issuer = withRules(
           caDuration: duration('Lifetime of the bootstrapped root CA certificate').default('87600h'),
         })
         .optional()
-        .describe('Let the operator bootstrap a private CA through cert-manager: self-signed issuer, root CA certificate, CA ClusterIssuer.'),
+        .describe(
+          'Let the operator bootstrap a private CA through cert-manager: self-signed issuer, root CA certificate, CA ClusterIssuer.',
+        ),
       issuerRef: issuerRef.optional(),
     })
     .describe('Who signs the mesh certificates: a CA the operator bootstraps, or an issuer you already run.'),
@@ -129,14 +136,18 @@ const mtls = z
     mode: z
       .enum(['Strict', 'Permissive'])
       .default('Strict')
-      .describe('`Strict` accepts only mTLS between meshed workloads; `Permissive` also accepts plain text, for migration.'),
+      .describe(
+        '`Strict` accepts only mTLS between meshed workloads; `Permissive` also accepts plain text, for migration.',
+      ),
     trustDomain: z
       .string()
       .min(1)
       .max(253)
       .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/)
       .default('cluster.local')
-      .describe('The SPIFFE trust domain: identities read `spiffe://<trustDomain>/ns/<namespace>/sa/<serviceAccount>`.'),
+      .describe(
+        'The SPIFFE trust domain: identities read `spiffe://<trustDomain>/ns/<namespace>/sa/<serviceAccount>`.',
+      ),
     workloadCertificate: workloadCertificate.prefault({}),
     keyAlgorithm: z
       .enum(['ECDSAP256', 'ECDSAP384', 'RSA2048', 'RSA4096', 'Ed25519'])
@@ -176,8 +187,15 @@ const tracing = withRules(
         .string()
         .regex(/^[a-zA-Z0-9.-]+:[0-9]{1,5}$/)
         .optional()
-        .describe('The collector as `host:port` (Zipkin v2 API), for example `jaeger-collector.tracing:9411`.'),
-      samplingPercentage: z.number().min(0).max(100).default(1).describe('Share of requests traced, from 0 to 100.'),
+        .describe(
+          'The collector as `host:port` (Zipkin v2 API), for example `jaeger-collector.tracing:9411`.',
+        ),
+      samplingPercentage: z
+        .number()
+        .min(0)
+        .max(100)
+        .default(1)
+        .describe('Share of requests traced, from 0 to 100.'),
     })
     .describe('Distributed tracing from the proxies.'),
   [
@@ -194,8 +212,16 @@ const observability = z
   .object({
     metrics: z
       .object({
-        enabled: z.boolean().default(true).describe('Proxies expose Prometheus metrics (the golden signals canary analysis reads).'),
-        port: z.int().min(1024).max(65535).default(15090).describe('Port the proxies serve `/stats/prometheus` on.'),
+        enabled: z
+          .boolean()
+          .default(true)
+          .describe('Proxies expose Prometheus metrics (the golden signals canary analysis reads).'),
+        port: z
+          .int()
+          .min(1024)
+          .max(65535)
+          .default(15090)
+          .describe('Port the proxies serve `/stats/prometheus` on.'),
         scrapeAnnotations: z
           .boolean()
           .default(true)
@@ -205,7 +231,10 @@ const observability = z
       .describe('Proxy metrics.'),
     accessLogs: z
       .object({
-        enabled: z.boolean().default(false).describe('Proxies write one access-log line per request to stdout.'),
+        enabled: z
+          .boolean()
+          .default(false)
+          .describe('Proxies write one access-log line per request to stdout.'),
         format: z.enum(['JSON', 'Text']).default('JSON').describe('Access-log format: `JSON` or `Text`.'),
       })
       .prefault({})
@@ -219,11 +248,13 @@ export const meshInstallationSpec = z
     version: z
       .enum(MESH_VERSION_NAMES)
       .default(LATEST_MESH_VERSION)
-      .describe(`Mesh version to install: one of ${MESH_VERSION_NAMES.join(', ')}. Changing it upgrades the mesh.`),
-    namespace: immutable(
-      dnsLabel('Namespace of the control plane (created if absent); cannot be changed after creation').default(
-        'meshwright-system',
+      .describe(
+        `Mesh version to install: one of ${MESH_VERSION_NAMES.join(', ')}. Changing it upgrades the mesh.`,
       ),
+    namespace: immutable(
+      dnsLabel(
+        'Namespace of the control plane (created if absent); cannot be changed after creation',
+      ).default('meshwright-system'),
       'namespace is immutable',
     ),
     controlPlane: controlPlane.prefault({}),
@@ -247,10 +278,14 @@ export const meshInstallationStatus = z
   .object({
     observedGeneration,
     conditions,
-    version: z.string().optional().describe('The mesh version running now (the previous one until an upgrade completes).'),
-    components: listMap(z.array(componentStatus).max(16).describe('Each control-plane component and its replicas.'), [
-      'name',
-    ]).optional(),
+    version: z
+      .string()
+      .optional()
+      .describe('The mesh version running now (the previous one until an upgrade completes).'),
+    components: listMap(
+      z.array(componentStatus).max(16).describe('Each control-plane component and its replicas.'),
+      ['name'],
+    ).optional(),
     proxies: z
       .object({
         total: z.int().min(0).describe('Meshed pods in member namespaces.'),
@@ -260,7 +295,10 @@ export const meshInstallationStatus = z
       .optional()
       .describe('Proxy counts across member namespaces.'),
     memberNamespaces: listSet(
-      z.array(z.string().describe('A namespace.')).max(10000).describe('Namespaces selected by `dataPlane.namespaceSelector`.'),
+      z
+        .array(z.string().describe('A namespace.'))
+        .max(10000)
+        .describe('Namespaces selected by `dataPlane.namespaceSelector`.'),
     ).optional(),
     caNotAfter: z.iso.datetime().optional().describe('When the mesh CA certificate expires.'),
   })
@@ -290,7 +328,12 @@ export const MeshInstallation = defineKind({
       description: 'Meshed pods with an outdated proxy.',
       priority: 1,
     },
-    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since creation.' },
+    {
+      name: 'Age',
+      type: 'date',
+      jsonPath: '.metadata.creationTimestamp',
+      description: 'Time since creation.',
+    },
   ],
   spec: meshInstallationSpec,
   status: meshInstallationStatus,
@@ -299,4 +342,3 @@ export const MeshInstallation = defineKind({
 export type MeshInstallationSpec = z.output<typeof meshInstallationSpec>;
 export type MeshInstallationStatus = z.output<typeof meshInstallationStatus>;
 export type MeshInstallationResource = z.output<typeof MeshInstallation.resource>;
-

@@ -25,15 +25,24 @@ const IANA_SERVICE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** A port number or name; both branches' bounds land on the one int-or-string node of the CRD. */
 const port = z
   .union([z.int().min(1).max(65535), z.string().max(15).regex(IANA_SERVICE_NAME)])
-  .describe('A port of the target Service: its number (1-65535) or its name (`http`); named ports are resolved through the Service.');
+  .describe(
+    'A port of the target Service: its number (1-65535) or its name (`http`); named ports are resolved through the Service.',
+  );
 
 const ipBlock = z
   .object({
     cidr: z
       .string()
-      .regex(/^(([0-9]{1,3}\.){3}[0-9]{1,3}\/([0-9]|[12][0-9]|3[0-2])|[0-9a-fA-F:]+:[0-9a-fA-F:]*\/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8]))$/)
+      .regex(
+        /^(([0-9]{1,3}\.){3}[0-9]{1,3}\/([0-9]|[12][0-9]|3[0-2])|[0-9a-fA-F:]+:[0-9a-fA-F:]*\/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8]))$/,
+      )
       .describe('An IPv4 or IPv6 range in CIDR notation (`10.0.0.0/8`).'),
-    except: listAtomic(z.array(z.string().describe('A CIDR range.')).max(32).describe('Ranges inside `cidr` that are not included.')).optional(),
+    except: listAtomic(
+      z
+        .array(z.string().describe('A CIDR range.'))
+        .max(32)
+        .describe('Ranges inside `cidr` that are not included.'),
+    ).optional(),
   })
   .describe('Callers by address range: for clients outside the mesh, such as a load balancer.');
 
@@ -68,18 +77,24 @@ const source = withRules(
           .max(64)
           .describe('Callers with these SPIFFE identities (for identities from another trust domain).'),
       ).optional(),
-      ipBlocks: listAtomic(z.array(ipBlock).max(32).describe('Callers from these address ranges.')).optional(),
+      ipBlocks: listAtomic(
+        z.array(ipBlock).max(32).describe('Callers from these address ranges.'),
+      ).optional(),
     })
-    .describe('Who a rule matches. Within one entry every field given must match; entries in `from` are alternatives.'),
+    .describe(
+      'Who a rule matches. Within one entry every field given must match; entries in `from` are alternatives.',
+    ),
   [
     {
       rule: 'has(self.serviceAccounts) || has(self.namespaces) || has(self.namespaceSelector) || has(self.identities) || has(self.ipBlocks)',
-      message: 'a from entry must name at least one of serviceAccounts, namespaces, namespaceSelector, identities or ipBlocks',
+      message:
+        'a from entry must name at least one of serviceAccounts, namespaces, namespaceSelector, identities or ipBlocks',
       holds: (s) => Object.values(s).some((v) => v !== undefined),
     },
     {
       rule: '!has(self.ipBlocks) || !(has(self.serviceAccounts) || has(self.namespaces) || has(self.namespaceSelector) || has(self.identities))',
-      message: 'ipBlocks cannot be combined with identities, serviceAccounts or namespaces in one from entry; use two entries',
+      message:
+        'ipBlocks cannot be combined with identities, serviceAccounts or namespaces in one from entry; use two entries',
       fieldPath: '.ipBlocks',
       holds: (s) =>
         s.ipBlocks === undefined ||
@@ -88,13 +103,28 @@ const source = withRules(
   ],
 );
 
-const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'] as const;
+const HTTP_METHODS = [
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'DELETE',
+  'CONNECT',
+  'OPTIONS',
+  'TRACE',
+  'PATCH',
+] as const;
 
 const destination = z
   .object({
-    ports: listAtomic(z.array(port).max(64).describe('Ports of the target Service; all ports when absent.')).optional(),
+    ports: listAtomic(
+      z.array(port).max(64).describe('Ports of the target Service; all ports when absent.'),
+    ).optional(),
     methods: listSet(
-      z.array(z.enum(HTTP_METHODS).describe('An HTTP method.')).max(9).describe('HTTP methods (L7, enforced by the proxies).'),
+      z
+        .array(z.enum(HTTP_METHODS).describe('An HTTP method.'))
+        .max(9)
+        .describe('HTTP methods (L7, enforced by the proxies).'),
     ).optional(),
     paths: listSet(
       z
@@ -114,9 +144,16 @@ const destination = z
 const rule = z
   .object({
     name: dnsLabel('Name of the rule, unique in the policy; used in status and Events'),
-    action: z.enum(['Allow', 'Deny']).default('Allow').describe('`Allow` or `Deny` what the rule matches. Deny rules take precedence.'),
-    from: listAtomic(z.array(source).max(32).describe('The callers this rule matches; any caller when absent.')).optional(),
-    to: listAtomic(z.array(destination).max(32).describe('The requests this rule matches; any request when absent.')).optional(),
+    action: z
+      .enum(['Allow', 'Deny'])
+      .default('Allow')
+      .describe('`Allow` or `Deny` what the rule matches. Deny rules take precedence.'),
+    from: listAtomic(
+      z.array(source).max(32).describe('The callers this rule matches; any caller when absent.'),
+    ).optional(),
+    to: listAtomic(
+      z.array(destination).max(32).describe('The requests this rule matches; any request when absent.'),
+    ).optional(),
   })
   .describe('An access rule.');
 
@@ -125,18 +162,26 @@ const access = z
     defaultAction: z
       .enum(['Deny', 'Allow'])
       .default('Deny')
-      .describe('What happens to a request no rule matches: `Deny` (only the allowed callers get through) or `Allow`.'),
+      .describe(
+        'What happens to a request no rule matches: `Deny` (only the allowed callers get through) or `Allow`.',
+      ),
     enforcement: z
       .enum(['Enforce', 'Audit'])
       .default('Enforce')
-      .describe('`Enforce` applies the rules; `Audit` only reports what they would do (no NetworkPolicy, shadow rules in the proxies).'),
-    rules: listMap(z.array(rule).max(64).describe('The access rules, matched by name when merged.'), ['name']).optional(),
+      .describe(
+        '`Enforce` applies the rules; `Audit` only reports what they would do (no NetworkPolicy, shadow rules in the proxies).',
+      ),
+    rules: listMap(z.array(rule).max(64).describe('The access rules, matched by name when merged.'), [
+      'name',
+    ]).optional(),
     networkPolicy: z
       .object({
         mode: z
           .enum(['Generate', 'Disabled'])
           .default('Generate')
-          .describe('`Generate` projects the rules onto a Kubernetes NetworkPolicy (L3/L4); `Disabled` enforces them only in the proxies.'),
+          .describe(
+            '`Generate` projects the rules onto a Kubernetes NetworkPolicy (L3/L4); `Disabled` enforces them only in the proxies.',
+          ),
       })
       .prefault({})
       .describe('The NetworkPolicy the operator derives from the rules.'),
@@ -189,7 +234,12 @@ const retries = z
     budget: z
       .object({
         percent: percentage('Retries allowed on top of regular requests').default(20),
-        minRetriesPerSecond: z.int().min(0).max(10000).default(10).describe('Retries always allowed per second, whatever the ratio.'),
+        minRetriesPerSecond: z
+          .int()
+          .min(0)
+          .max(10000)
+          .default(10)
+          .describe('Retries always allowed per second, whatever the ratio.'),
       })
       .optional()
       .describe('A retry budget, as Linkerd has: caps retries so they cannot multiply load in an outage.'),
@@ -218,7 +268,12 @@ const GRPC_STATUS = [
 const abort = withRules(
   z
     .object({
-      httpStatus: z.int().min(200).max(599).optional().describe('HTTP status returned instead of forwarding.'),
+      httpStatus: z
+        .int()
+        .min(200)
+        .max(599)
+        .optional()
+        .describe('HTTP status returned instead of forwarding.'),
       grpcStatus: z.enum(GRPC_STATUS).optional().describe('gRPC status returned instead of forwarding.'),
       percentage: percentage('Share of requests aborted').default(100),
     })
@@ -256,9 +311,16 @@ const faultInjection = withRules(
 
 const outlierDetection = z
   .object({
-    consecutive5xxErrors: z.int().min(1).max(1000).default(5).describe('5xx responses (or gRPC UNAVAILABLE) in a row that eject an endpoint.'),
+    consecutive5xxErrors: z
+      .int()
+      .min(1)
+      .max(1000)
+      .default(5)
+      .describe('5xx responses (or gRPC UNAVAILABLE) in a row that eject an endpoint.'),
     interval: duration('How often endpoints are evaluated').default('10s'),
-    baseEjectionTime: duration('Minimum ejection; multiplied by the times an endpoint was ejected').default('30s'),
+    baseEjectionTime: duration('Minimum ejection; multiplied by the times an endpoint was ejected').default(
+      '30s',
+    ),
     maxEjectionPercent: percentage('Most endpoints that may be ejected at once').default(10),
   })
   .describe('Outlier detection: endpoints that keep failing are taken out of load balancing for a while.');
@@ -278,11 +340,18 @@ const circuitBreaker = z
 const rateLimit = z
   .object({
     requestsPerSecond: z.int().min(1).max(1_000_000).describe('Sustained requests per second allowed.'),
-    burst: z.int().min(1).max(1_000_000).optional().describe('Requests allowed at once above the sustained rate; `requestsPerSecond` when absent.'),
+    burst: z
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .optional()
+      .describe('Requests allowed at once above the sustained rate; `requestsPerSecond` when absent.'),
     scope: z
       .enum(['Overall', 'PerCaller'])
       .default('Overall')
-      .describe('`Overall` shares the limit among all callers of one proxy; `PerCaller` applies it to each caller identity.'),
+      .describe(
+        '`Overall` shares the limit among all callers of one proxy; `PerCaller` applies it to each caller identity.',
+      ),
   })
   .describe('A local rate limit in each proxy of the target.');
 
@@ -303,7 +372,9 @@ const resilience = withRules(
       faultInjection: faultInjection.optional(),
       rateLimit: rateLimit.optional(),
     })
-    .describe('How callers of the target Service behave: timeouts, retries, circuit breaking, fault injection, rate limits.'),
+    .describe(
+      'How callers of the target Service behave: timeouts, retries, circuit breaking, fault injection, rate limits.',
+    ),
   [
     {
       rule: '!has(self.retries) || !has(self.retries.perTryTimeout) || !has(self.timeouts) || !has(self.timeouts.request) || duration(self.retries.perTryTimeout) <= duration(self.timeouts.request)',
@@ -312,7 +383,9 @@ const resilience = withRules(
       holds: (r) => {
         const perTry = r.retries?.perTryTimeout;
         const request = r.timeouts?.request;
-        return perTry === undefined || request === undefined || parseDuration(perTry) <= parseDuration(request);
+        return (
+          perTry === undefined || request === undefined || parseDuration(perTry) <= parseDuration(request)
+        );
       },
     },
   ],
@@ -359,16 +432,36 @@ export const ServicePolicy = defineKind({
   description:
     'A ServicePolicy governs one Service: who may call it (enforced as a NetworkPolicy at L3/L4 and by the proxies at L7) and how callers retry, time out and break circuits.',
   printerColumns: [
-    { name: 'Target', type: 'string', jsonPath: '.spec.targetRef.name', description: 'The governed Service.' },
-    { name: 'Default', type: 'string', jsonPath: '.spec.access.defaultAction', description: 'Default action.' },
-    { name: 'Enforcement', type: 'string', jsonPath: '.spec.access.enforcement', description: 'Enforce or Audit.' },
+    {
+      name: 'Target',
+      type: 'string',
+      jsonPath: '.spec.targetRef.name',
+      description: 'The governed Service.',
+    },
+    {
+      name: 'Default',
+      type: 'string',
+      jsonPath: '.spec.access.defaultAction',
+      description: 'Default action.',
+    },
+    {
+      name: 'Enforcement',
+      type: 'string',
+      jsonPath: '.spec.access.enforcement',
+      description: 'Enforce or Audit.',
+    },
     {
       name: 'Ready',
       type: 'string',
       jsonPath: '.status.conditions[?(@.type=="Ready")].status',
       description: 'Whether the policy is in force.',
     },
-    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since creation.' },
+    {
+      name: 'Age',
+      type: 'date',
+      jsonPath: '.metadata.creationTimestamp',
+      description: 'Time since creation.',
+    },
   ],
   spec: servicePolicySpec,
   status: servicePolicyStatus,

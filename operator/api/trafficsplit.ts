@@ -17,16 +17,30 @@ const serviceRef = (what: string) =>
 const step = withRules(
   z
     .object({
-      setWeight: z.int().min(0).max(100).optional().describe('Send this percentage of traffic to the canary, then wait one `interval` (analysing if metrics are set).'),
+      setWeight: z
+        .int()
+        .min(0)
+        .max(100)
+        .optional()
+        .describe(
+          'Send this percentage of traffic to the canary, then wait one `interval` (analysing if metrics are set).',
+        ),
       pause: z
         .object({
-          duration: duration('How long to hold the current weight; until a `Promote` action when absent').optional(),
+          duration: duration(
+            'How long to hold the current weight; until a `Promote` action when absent',
+          ).optional(),
         })
         .optional()
         .describe('Hold the current weight for a while, or until promoted.'),
       analysis: z
         .object({
-          iterations: z.int().min(1).max(100).default(1).describe('Analysis runs, one per `interval`, that must pass before the next step.'),
+          iterations: z
+            .int()
+            .min(1)
+            .max(100)
+            .default(1)
+            .describe('Analysis runs, one per `interval`, that must pass before the next step.'),
         })
         .optional()
         .describe('Run the analysis metrics at the current weight before going on.'),
@@ -46,9 +60,21 @@ const MIN_INTERVAL_MS = 10_000;
 const strategy = withRules(
   z
     .object({
-      steps: listAtomic(z.array(step).min(1).max(100).describe('The rollout, step by step (as Argo Rollouts has it).')).optional(),
-      stepWeight: z.int().min(1).max(100).optional().describe('Shorthand (as Flagger has it): raise the canary weight by this much each `interval`.'),
-      maxWeight: z.int().min(1).max(100).optional().describe('With `stepWeight`: the canary weight at which the canary is promoted (100 when absent).'),
+      steps: listAtomic(
+        z.array(step).min(1).max(100).describe('The rollout, step by step (as Argo Rollouts has it).'),
+      ).optional(),
+      stepWeight: z
+        .int()
+        .min(1)
+        .max(100)
+        .optional()
+        .describe('Shorthand (as Flagger has it): raise the canary weight by this much each `interval`.'),
+      maxWeight: z
+        .int()
+        .min(1)
+        .max(100)
+        .optional()
+        .describe('With `stepWeight`: the canary weight at which the canary is promoted (100 when absent).'),
       interval: duration('Time between steps and between analysis runs; at least 10s').default('1m'),
     })
     .describe('How traffic moves to the canary: explicit `steps`, or `stepWeight` up to `maxWeight`.'),
@@ -143,18 +169,27 @@ const analysis = withRules(
             .string()
             .max(2048)
             .regex(/^https?:\/\/[^\s/]+(\/\S*)?$/)
-            .describe('Base URL of the Prometheus HTTP API, for example `http://prometheus.monitoring:9090`.'),
+            .describe(
+              'Base URL of the Prometheus HTTP API, for example `http://prometheus.monitoring:9090`.',
+            ),
         })
         .optional()
         .describe('Where the metrics are queried.'),
       metrics: listMap(z.array(metric).max(20).describe('Metrics that must all pass.'), ['name']).optional(),
-      failureThreshold: z.int().min(1).max(100).default(3).describe('Failed checks that end the rollout (see `onFailure`).'),
+      failureThreshold: z
+        .int()
+        .min(1)
+        .max(100)
+        .default(3)
+        .describe('Failed checks that end the rollout (see `onFailure`).'),
       consecutiveErrorLimit: z
         .int()
         .min(1)
         .max(100)
         .default(4)
-        .describe('Inconclusive checks in a row (Prometheus unreachable, query error, no data) that pause the rollout. An inconclusive check never promotes.'),
+        .describe(
+          'Inconclusive checks in a row (Prometheus unreachable, query error, no data) that pause the rollout. An inconclusive check never promotes.',
+        ),
     })
     .describe('Metric analysis of the canary against Prometheus.'),
   [
@@ -173,12 +208,16 @@ const action = z
   .object({
     type: z
       .enum(ACTION_TYPES)
-      .describe('`Promote` ends a pause or an analysis wait, `PromoteFull` skips to 100%, `Abort` sends all traffic back to stable, `Retry` restarts an aborted or failed rollout.'),
+      .describe(
+        '`Promote` ends a pause or an analysis wait, `PromoteFull` skips to 100%, `Abort` sends all traffic back to stable, `Retry` restarts an aborted or failed rollout.',
+      ),
     requestID: z
       .string()
       .min(1)
       .max(253)
-      .describe('Any new value makes the action happen once; re-applying the same value does nothing (GitOps-safe).'),
+      .describe(
+        'Any new value makes the action happen once; re-applying the same value does nothing (GitOps-safe).',
+      ),
   })
   .describe('A one-off action on the rollout, taken once per requestID.');
 
@@ -206,17 +245,24 @@ export const trafficSplitSpec = withRules(
       backends,
       strategy,
       analysis: analysis.optional(),
-      paused: z.boolean().default(false).describe('Hold the rollout where it is; no step is taken and no check counted.'),
+      paused: z
+        .boolean()
+        .default(false)
+        .describe('Hold the rollout where it is; no step is taken and no check counted.'),
       onFailure: z
         .enum(['Rollback', 'Freeze'])
         .default('Rollback')
-        .describe('When checks fail: `Rollback` sends all traffic back to stable; `Freeze` keeps the current weights and waits for an action.'),
+        .describe(
+          'When checks fail: `Rollback` sends all traffic back to stable; `Freeze` keeps the current weights and waits for an action.',
+        ),
       progressDeadlineSeconds: z
         .int()
         .min(30)
         .max(86400)
         .default(600)
-        .describe('A step that makes no progress for this long (waiting for backends, say) fails the rollout. Pauses do not count.'),
+        .describe(
+          'A step that makes no progress for this long (waiting for backends, say) fails the rollout. Pauses do not count.',
+        ),
       action: action.optional(),
     })
     .describe('A progressive rollout of the canary behind an apex Service.'),
@@ -225,7 +271,8 @@ export const trafficSplitSpec = withRules(
       rule: 'self.targetRef.name != self.backends.stable.name && self.targetRef.name != self.backends.canary.name',
       message: 'the apex Service cannot also be a backend',
       fieldPath: '.targetRef',
-      holds: (s) => s.targetRef.name !== s.backends.stable.name && s.targetRef.name !== s.backends.canary.name,
+      holds: (s) =>
+        s.targetRef.name !== s.backends.stable.name && s.targetRef.name !== s.backends.canary.name,
     },
   ],
 );
@@ -274,12 +321,20 @@ export const trafficSplitStatus = z
     phase: z.enum(PHASES).optional().describe('Where the rollout stands.'),
     currentStepIndex: z.int().min(0).optional().describe('Index of the current step in the expanded steps.'),
     stepCount: z.int().min(0).optional().describe('Number of steps in the expanded strategy.'),
-    stepStartedAt: z.iso.datetime().optional().describe('When the current step started; timers resume from it after a restart.'),
+    stepStartedAt: z.iso
+      .datetime()
+      .optional()
+      .describe('When the current step started; timers resume from it after a restart.'),
     weights: weights.optional(),
-    canaryRevision: z.string().optional().describe('Pod-template hash of the canary backend this rollout is for.'),
+    canaryRevision: z
+      .string()
+      .optional()
+      .describe('Pod-template hash of the canary backend this rollout is for.'),
     failedChecks: z.int().min(0).optional().describe('Failed checks in this rollout.'),
     consecutiveErrors: z.int().min(0).optional().describe('Inconclusive checks in a row.'),
-    analysis: listMap(z.array(metricResult).max(20).describe('The last check of each metric.'), ['name']).optional(),
+    analysis: listMap(z.array(metricResult).max(20).describe('The last check of each metric.'), [
+      'name',
+    ]).optional(),
     lastHandledActionID: z.string().optional().describe('The requestID of the last action taken.'),
     message: z.string().max(32768).optional().describe('A human-readable summary of the current phase.'),
   })
@@ -295,10 +350,26 @@ export const TrafficSplit = defineKind({
     'A TrafficSplit moves traffic from a stable to a canary Service step by step, checks the canary against Prometheus metrics, and promotes or rolls back.',
   printerColumns: [
     { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Where the rollout stands.' },
-    { name: 'Weight', type: 'integer', jsonPath: '.status.weights.canary', description: 'Canary weight (%).' },
+    {
+      name: 'Weight',
+      type: 'integer',
+      jsonPath: '.status.weights.canary',
+      description: 'Canary weight (%).',
+    },
     { name: 'Step', type: 'integer', jsonPath: '.status.currentStepIndex', description: 'Current step.' },
-    { name: 'Failed', type: 'integer', jsonPath: '.status.failedChecks', description: 'Failed checks.', priority: 1 },
-    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since creation.' },
+    {
+      name: 'Failed',
+      type: 'integer',
+      jsonPath: '.status.failedChecks',
+      description: 'Failed checks.',
+      priority: 1,
+    },
+    {
+      name: 'Age',
+      type: 'date',
+      jsonPath: '.metadata.creationTimestamp',
+      description: 'Time since creation.',
+    },
   ],
   spec: trafficSplitSpec,
   status: trafficSplitStatus,

@@ -4,8 +4,14 @@
  * enum of MeshInstallation, so an unknown version is refused by the API server itself.
  */
 export const MESH_VERSIONS = {
-  '1.0.0': { controlPlaneImage: 'quay.io/meshwright/meshwright:v1.0.0', proxyImage: 'envoyproxy/envoy:v1.31.5' },
-  '1.1.0': { controlPlaneImage: 'quay.io/meshwright/meshwright:v1.1.0', proxyImage: 'envoyproxy/envoy:v1.32.3' },
+  '1.0.0': {
+    controlPlaneImage: 'quay.io/meshwright/meshwright:v1.0.0',
+    proxyImage: 'envoyproxy/envoy:v1.31.5',
+  },
+  '1.1.0': {
+    controlPlaneImage: 'quay.io/meshwright/meshwright:v1.1.0',
+    proxyImage: 'envoyproxy/envoy:v1.32.3',
+  },
 } as const;
 
 export type MeshVersion = keyof typeof MESH_VERSIONS;

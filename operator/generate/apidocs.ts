@@ -29,7 +29,12 @@ function kindSection(kind: Kind): string[] {
     '',
   ];
   for (const section of ['spec', 'status'] as const) {
-    lines.push(`### ${kind.kind} ${section}`, '', '| Field | Type | Default | Description |', '| --- | --- | --- | --- |');
+    lines.push(
+      `### ${kind.kind} ${section}`,
+      '',
+      '| Field | Type | Default | Description |',
+      '| --- | --- | --- | --- |',
+    );
     lines.push(...fieldRows(props[section]!, section));
     const rules = ruleRows(props[section]!, section);
     if (rules.length) lines.push('', `Rules the API server checks on ${section}:`, '', ...rules);
@@ -45,7 +50,7 @@ function fieldRows(node: SchemaNode, path: string): string[] {
   for (const [name, child] of Object.entries(props ?? {})) {
     const childPath = `${path}.${name}`;
     const def = child.default === undefined ? '' : `\`${JSON.stringify(child.default)}\``;
-    const description = `${required.has(name) ? '**Required.** ' : ''}${cell(String(child.description ?? ''))}`;
+    const description = `${required.has(name) ? '**Required.** ' : ''}${cell(typeof child.description === 'string' ? child.description : '')}`;
     rows.push(`| \`${childPath}\` | ${typeOf(child)} | ${def} | ${description} |`);
     rows.push(...fieldRows(child, childPath));
     if (child.items) rows.push(...fieldRows(child.items as SchemaNode, `${childPath}[]`));
@@ -58,7 +63,9 @@ function ruleRows(node: SchemaNode, path: string): string[] {
   for (const rule of (node['x-kubernetes-validations'] as { message: string }[] | undefined) ?? []) {
     rows.push(`- \`${path}\`: ${rule.message}`);
   }
-  for (const [name, child] of Object.entries((node.properties as Record<string, SchemaNode> | undefined) ?? {})) {
+  for (const [name, child] of Object.entries(
+    (node.properties as Record<string, SchemaNode> | undefined) ?? {},
+  )) {
     rows.push(...ruleRows(child, `${path}.${name}`));
   }
   if (node.items) rows.push(...ruleRows(node.items as SchemaNode, `${path}[]`));
@@ -67,7 +74,8 @@ function ruleRows(node: SchemaNode, path: string): string[] {
 
 function typeOf(node: SchemaNode): string {
   if (node['x-kubernetes-int-or-string']) return 'int or string';
-  if (Array.isArray(node.enum)) return `enum: ${(node.enum as unknown[]).map((v) => `\`${String(v)}\``).join(', ')}`;
+  if (Array.isArray(node.enum))
+    return `enum: ${(node.enum as unknown[]).map((v) => `\`${String(v)}\``).join(', ')}`;
   if (node.type === 'array') return `[]${typeOf(node.items as SchemaNode)}`;
   if (node.type === 'object' && !node.properties && node.additionalProperties) {
     return `map[string]${typeOf(node.additionalProperties as SchemaNode)}`;

@@ -16,7 +16,10 @@ export const crdFileName = (crdName: string) => `crds/${crdName}.yaml`;
 export function generatedFiles(): Map<string, string> {
   const files = new Map<string, string>();
   for (const kind of KINDS) {
-    files.set(crdFileName(kind.crdName), HEADER + stringify(customResourceDefinition(kind), { lineWidth: 0 }));
+    files.set(
+      crdFileName(kind.crdName),
+      HEADER + stringify(customResourceDefinition(kind), { lineWidth: 0 }),
+    );
   }
   files.set('docs/api.md', apiReference());
   return files;

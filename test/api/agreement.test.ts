@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { z } from 'zod';
 import { KINDS } from '../../operator/api/index.js';
 import { openAPISchemaOf, type SchemaNode } from '../../operator/api/crd.js';
 import type { CompiledSchema } from '../../operator/localcluster/schema/index.js';
@@ -17,14 +16,19 @@ before(async () => {
 
 describe('zod and the generated CRD schema agree', () => {
   for (const kind of KINDS) {
-    it(`on ${RUNS_PER_KIND} generated ${kind.kind} specs: zod accepts exactly what the API server accepts`, () => {
+    it(`on ${RUNS_PER_KIND} generated ${kind.kind} specs: zod accepts exactly what the API server accepts`, (t) => {
       const specNode = (openAPISchemaOf(kind).properties as Record<string, SchemaNode>).spec!;
       const verdicts = { accepted: 0, refused: 0 };
       fc.assert(
         fc.property(arbitraryFor(specNode), (spec) => {
-          const resource = { apiVersion: `${kind.group}/v1alpha1`, kind: kind.kind, metadata: { name: 'x', namespace: 'ns' }, spec };
+          const resource = {
+            apiVersion: `${kind.group}/v1alpha1`,
+            kind: kind.kind,
+            metadata: { name: 'x', namespace: 'ns' },
+            spec,
+          };
           const server = serverCauses(schemas.get(kind.kind)!, resource);
-          const zod = (kind.spec as z.ZodType).safeParse(spec);
+          const zod = kind.spec.safeParse(spec);
           verdicts[server.length === 0 ? 'accepted' : 'refused']++;
           assert.equal(
             zod.success,
@@ -34,8 +38,9 @@ describe('zod and the generated CRD schema agree', () => {
         }),
         { numRuns: RUNS_PER_KIND, seed: 20261121 },
       );
+      t.diagnostic(`verdicts: ${JSON.stringify(verdicts)}`);
       // A generator that only ever produced one verdict would prove nothing.
-      assert.ok(verdicts.accepted >= 10 && verdicts.refused >= 10, JSON.stringify(verdicts));
+      assert.ok(verdicts.accepted >= 15 && verdicts.refused >= 15, JSON.stringify(verdicts));
     });
   }
 });

@@ -61,7 +61,8 @@ function integerPool(node: SchemaNode): number[] {
 }
 
 const within = (node: SchemaNode) => (n: number) =>
-  (typeof node.minimum !== 'number' || n >= node.minimum) && (typeof node.maximum !== 'number' || n <= node.maximum);
+  (typeof node.minimum !== 'number' || n >= node.minimum) &&
+  (typeof node.maximum !== 'number' || n <= node.maximum);
 
 const fitsString = (node: SchemaNode) => (s: string) =>
   (typeof node.pattern !== 'string' || new RegExp(node.pattern, 'u').test(s)) &&
@@ -72,16 +73,22 @@ const fitsString = (node: SchemaNode) => (s: string) =>
 function mostlyFitting<T>(pool: readonly T[], fits: (value: T) => boolean): fc.Arbitrary<T> {
   const fitting = pool.filter(fits);
   if (fitting.length === 0) return fc.constantFrom(...pool);
-  return fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...fitting) }, { weight: 1, arbitrary: fc.constantFrom(...pool) });
+  return fc.oneof(
+    { weight: 15, arbitrary: fc.constantFrom(...fitting) },
+    { weight: 1, arbitrary: fc.constantFrom(...pool) },
+  );
 }
 
 /**
  * Values for a structural-schema node: mostly plausible, sometimes wrong. Required properties are
- * present 19 times in 20, optional ones half the time, so both sides see missing fields too.
+ * present 29 times in 30, optional ones 3 times in 10, so both sides see missing fields too.
  */
 export function arbitraryFor(node: SchemaNode): fc.Arbitrary<unknown> {
   if (node['x-kubernetes-int-or-string'] === true) {
-    return fc.oneof(mostlyFitting(integerPool(node), within(node)), mostlyFitting(STRING_POOL, fitsString(node)));
+    return fc.oneof(
+      mostlyFitting(integerPool(node), within(node)),
+      mostlyFitting(STRING_POOL, fitsString(node)),
+    );
   }
   switch (node.type) {
     case 'object':
@@ -109,13 +116,19 @@ function objectArbitrary(node: SchemaNode): fc.Arbitrary<Record<string, unknown>
   const required = new Set((node.required as string[] | undefined) ?? []);
   const entries = Object.entries(node.properties as Record<string, SchemaNode>).map(([name, child]) =>
     fc
-      .tuple(fc.integer({ min: 0, max: 19 }), arbitraryFor(child))
-      .map(([roll, value]) => ((required.has(name) ? roll < 19 : roll < 10) ? ([name, value] as const) : undefined)),
+      .tuple(fc.integer({ min: 0, max: 29 }), arbitraryFor(child))
+      .map(([roll, value]) =>
+        (required.has(name) ? roll < 29 : roll < 9) ? ([name, value] as const) : undefined,
+      ),
   );
   return fc.tuple(...entries).map((pairs) => Object.fromEntries(pairs.filter((p) => p !== undefined)));
 }
 
 function mapArbitrary(node: SchemaNode): fc.Arbitrary<Record<string, unknown>> {
-  const values = node.additionalProperties ? arbitraryFor(node.additionalProperties as SchemaNode) : fc.constant({});
-  return fc.dictionary(fc.constantFrom('cpu', 'memory', 'team', 'meshwright.io/inject'), values, { maxKeys: 2 });
+  const values = node.additionalProperties
+    ? arbitraryFor(node.additionalProperties as SchemaNode)
+    : fc.constant({});
+  return fc.dictionary(fc.constantFrom('cpu', 'memory', 'team', 'meshwright.io/inject'), values, {
+    maxKeys: 2,
+  });
 }

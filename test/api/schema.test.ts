@@ -1,7 +1,18 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import type { ErrorObject } from 'ajv';
 import type { CompiledSchema } from '../../operator/localcluster/schema/index.js';
-import { crdSchemas, invalidFixtures, kindOf, samples, serverCauses, zodCauses, type InvalidFixture } from './support.js';
+import { ajvValidator } from './ajv.js';
+import {
+  crdOpenAPISchemas,
+  crdSchemas,
+  invalidFixtures,
+  kindOf,
+  samples,
+  serverCauses,
+  zodCauses,
+  type InvalidFixture,
+} from './support.js';
 
 let schemas: Map<string, CompiledSchema>;
 before(async () => {
@@ -59,7 +70,45 @@ describe('test/fixtures/invalid', async () => {
       assert.ok(atField.length > 0, `zod refused ${JSON.stringify(causes)} but not ${fixture.field}`);
       // A CEL rule and its zod twin say the same words; OpenAPI checks only need to agree on the field.
       const ruleMessage = celRuleMessage(fixture);
-      if (ruleMessage) assert.ok(atField.some((c) => c.message === ruleMessage), JSON.stringify(atField));
+      if (ruleMessage)
+        assert.ok(
+          atField.some((c) => c.message === ruleMessage),
+          JSON.stringify(atField),
+        );
+    });
+  }
+});
+
+/** ajv's error as a Kubernetes field path: `/spec/steps/0/setWeight` → `spec.steps[0].setWeight`. */
+function ajvField(error: ErrorObject): string {
+  const segments = error.instancePath.split('/').filter(Boolean);
+  if (error.keyword === 'required')
+    segments.push(String((error.params as { missingProperty: string }).missingProperty));
+  return segments.map((s, i) => (/^\d+$/.test(s) ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
+}
+
+describe('ajv reading the generated openAPIV3Schema', async () => {
+  const openAPI = await crdOpenAPISchemas();
+  const validators = new Map([...openAPI].map(([kind, schema]) => [kind, ajvValidator(schema)]));
+
+  for (const { file, resource } of await samples()) {
+    it(`accepts ${file}`, () => {
+      const validate = validators.get(resource.kind)!;
+      assert.ok(validate(structuredClone(resource)), JSON.stringify(validate.errors));
+    });
+  }
+
+  // CEL rules and list keys are beyond JSON Schema; every other counter-example ajv must refuse too.
+  const openAPIOnly = (await invalidFixtures()).filter(
+    (f) => !/^(Invalid value: "object"|Duplicate value)/.test(f.message),
+  );
+  it('has OpenAPI-only counter-examples to check', () =>
+    assert.ok(openAPIOnly.length >= 5, String(openAPIOnly.length)));
+  for (const fixture of openAPIOnly) {
+    it(`refuses ${fixture.file} at ${fixture.field}`, () => {
+      const validate = validators.get(fixture.resource.kind)!;
+      assert.equal(validate(structuredClone(fixture.resource)), false);
+      assert.ok(validate.errors!.map(ajvField).includes(fixture.field), JSON.stringify(validate.errors));
     });
   }
 });

@@ -1,7 +1,6 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import type { z } from 'zod';
 import { KINDS, type Kind } from '../../operator/api/index.js';
 import { compileSchema, type CompiledSchema } from '../../operator/localcluster/schema/index.js';
 
@@ -14,16 +13,23 @@ export interface Resource {
   spec?: unknown;
 }
 
-/** The CRDs as `npm run generate` wrote them, compiled as the API server would. */
-export async function crdSchemas(): Promise<Map<string, CompiledSchema>> {
-  const schemas = new Map<string, CompiledSchema>();
+/** The openAPIV3Schema of each CRD as `npm run generate` wrote it to crds/, by kind. */
+export async function crdOpenAPISchemas(): Promise<Map<string, object>> {
+  const schemas = new Map<string, object>();
   for (const file of await readdir(join(ROOT, 'crds'))) {
     const crd = parse(await readFile(join(ROOT, 'crds', file), 'utf8')) as {
       spec: { names: { kind: string }; versions: { schema: { openAPIV3Schema: object } }[] };
     };
-    schemas.set(crd.spec.names.kind, compileSchema(crd.spec.versions[0]!.schema.openAPIV3Schema));
+    schemas.set(crd.spec.names.kind, crd.spec.versions[0]!.schema.openAPIV3Schema);
   }
   return schemas;
+}
+
+/** The CRDs in crds/, compiled as the API server compiles them. */
+export async function crdSchemas(): Promise<Map<string, CompiledSchema>> {
+  const compiled = new Map<string, CompiledSchema>();
+  for (const [kind, schema] of await crdOpenAPISchemas()) compiled.set(kind, compileSchema(schema));
+  return compiled;
 }
 
 export function kindOf(name: string): Kind {
@@ -39,13 +45,18 @@ export function serverCauses(schema: CompiledSchema, resource: unknown) {
 
 /** zod's verdict on a spec, with issue paths written as Kubernetes field paths. */
 export function zodCauses(kind: Kind, resource: Resource): { field: string; message: string }[] {
-  const result = (kind.spec as z.ZodType).safeParse(resource.spec);
+  const result = kind.spec.safeParse(resource.spec);
   if (result.success) return [];
-  return result.error.issues.map((issue) => ({ field: fieldPath(['spec', ...issue.path]), message: issue.message }));
+  return result.error.issues.map((issue) => ({
+    field: fieldPath(['spec', ...issue.path]),
+    message: issue.message,
+  }));
 }
 
 export function fieldPath(path: readonly PropertyKey[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
+  return path
+    .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+    .join('');
 }
 
 export interface InvalidFixture {
@@ -68,7 +79,13 @@ export async function invalidFixtures(): Promise<InvalidFixture[]> {
       return line.slice(`# ${key}: `.length);
     };
     const why = text.split('\n')[0]!.replace(/^# /, '');
-    fixtures.push({ file, why, field: header('field'), message: header('message'), resource: parse(text) as Resource });
+    fixtures.push({
+      file,
+      why,
+      field: header('field'),
+      message: header('message'),
+      resource: parse(text) as Resource,
+    });
   }
   return fixtures;
 }

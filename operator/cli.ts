@@ -29,7 +29,9 @@ async function runGenerate(args: string[]): Promise<number> {
 function runDev(): number {
   console.log('Meshwright API (mesh.meshwright.io/v1alpha1), CRDs in crds/:\n');
   for (const kind of KINDS) {
-    console.log(`  ${kind.kind.padEnd(17)} ${kind.scope.padEnd(10)} short name ${kind.shortNames.join(', ')}`);
+    console.log(
+      `  ${kind.kind.padEnd(17)} ${kind.scope.padEnd(10)} short name ${kind.shortNames.join(', ')}`,
+    );
   }
   console.log(`
 Coming next: \`npm start\` will start an in-memory Kubernetes API server, install these CRDs and the

@@ -2,7 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { generate } from './generate/index.js';
-import { KINDS } from './api/index.js';
+import { runDev as runLocalCluster } from './localcluster/dev.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -10,7 +10,7 @@ const USAGE = `usage: meshwright <command>
 
 commands:
   generate [--check]   write crds/ from operator/api (--check: fail when they are stale)
-  dev                  run Meshwright locally (for now: print the API it serves)
+  dev                  start the local Kubernetes API server with the CRDs and samples
 `;
 
 async function runGenerate(args: string[]): Promise<number> {
@@ -26,17 +26,11 @@ async function runGenerate(args: string[]): Promise<number> {
   return 0;
 }
 
-function runDev(): number {
-  console.log('Meshwright API (mesh.meshwright.io/v1alpha1), CRDs in crds/:\n');
-  for (const kind of KINDS) {
-    console.log(
-      `  ${kind.kind.padEnd(17)} ${kind.scope.padEnd(10)} short name ${kind.shortNames.join(', ')}`,
-    );
-  }
-  console.log(`
-Coming next: \`npm start\` will start an in-memory Kubernetes API server, install these CRDs and the
-samples in config/samples/, and run the operator against it. Until then, apply the CRDs to a
-cluster of your own:  kubectl apply -f crds/`);
+async function runDev(): Promise<number> {
+  console.log('Starting the local Kubernetes API server with the Meshwright CRDs and samples...');
+  // The operator itself comes next; until then the local cluster serves the API for kubectl.
+  const { stopped } = await runLocalCluster({ root: ROOT });
+  await stopped;
   return 0;
 }
 

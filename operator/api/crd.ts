@@ -113,10 +113,7 @@ export function undescribedFields(node: SchemaNode, path = ''): string[] {
 
 export function openAPISchemaOf(kind: Kind): SchemaNode {
   const section = (schema: z.ZodType, name: string) => {
-    const node = toStructural(
-      z.toJSONSchema(schema, { io: 'input', unrepresentable: 'throw' }),
-      `.${name}`,
-    );
+    const node = toStructural(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'throw' }), `.${name}`);
     const missing = undescribedFields(node, `.${name}`);
     if (missing.length) throw new Error(`${kind.kind}: fields without a description: ${missing.join(', ')}`);
     return node;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { GO_DURATION_PATTERN, parseDuration } from './duration.js';
+import { GO_DURATION_PATTERN } from './duration.js';
 
 export const GROUP = 'mesh.meshwright.io';
 export const VERSION = 'v1alpha1';
@@ -18,7 +18,7 @@ export interface CelRule<T> {
   holds: (self: T) => boolean;
 }
 
-export interface CelRuleSpec {
+interface CelRuleSpec {
   rule: string;
   message: string;
   fieldPath?: string;
@@ -101,7 +101,6 @@ export function listAtomic<S extends z.ZodArray>(schema: S): S {
 // Shared field types
 
 export const DNS1123_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
-export const DNS1123_SUBDOMAIN_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 
 /** A DNS-1123 label: what Kubernetes allows as a Service or Namespace name. */
 export const dnsLabel = (what: string) =>
@@ -118,10 +117,6 @@ export const duration = (what: string) =>
     .max(64)
     .regex(new RegExp(GO_DURATION_PATTERN))
     .describe(`${what}, as a Go duration (for example \`30s\`, \`1m30s\`, \`250ms\`).`);
-
-/** True when both durations are present and `a <= b`, or when either is absent. */
-export const durationAtMost = (a: string | undefined, b: string | undefined) =>
-  a === undefined || b === undefined || parseDuration(a) <= parseDuration(b);
 
 export const percentage = (what: string) =>
   z.number().min(0).max(100).describe(`${what}, a percentage from 0 to 100.`);

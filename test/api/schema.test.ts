@@ -112,3 +112,21 @@ describe('ajv reading the generated openAPIV3Schema', async () => {
     });
   }
 });
+
+describe('transition rules', () => {
+  it('refuse a change of MeshInstallation spec.namespace on update, as the API server judges it', () => {
+    const schema = schemas.get('MeshInstallation')!;
+    const mesh = (namespace: string) =>
+      schema.applyDefaults({
+        apiVersion: 'mesh.meshwright.io/v1alpha1',
+        kind: 'MeshInstallation',
+        metadata: { name: 'default' },
+        spec: { namespace },
+      });
+    assert.deepEqual(schema.validate(mesh('mesh-a'), mesh('mesh-a')), []);
+    assert.deepEqual(
+      schema.validate(mesh('mesh-b'), mesh('mesh-a')).map((c) => `${c.field}: ${c.message}`),
+      ['spec.namespace: Invalid value: "string": namespace is immutable'],
+    );
+  });
+});

@@ -1,7 +1,8 @@
 /**
  * A decoder for the Kubernetes protobuf encoding (`application/vnd.kubernetes.protobuf`) of the
  * few kinds kubectl's typed commands send that way: `kubectl create configmap|secret|namespace|
- * serviceaccount` and `kubectl auth can-i` (SelfSubjectAccessReview). Other kinds answer 415
+ * serviceaccount|role|rolebinding|clusterrole|clusterrolebinding` and `kubectl auth can-i`
+ * (SelfSubjectAccessReview). Other kinds answer 415
  * (send them as JSON, e.g. `kubectl create -f` / `kubectl apply`, which do). Responses are always JSON.
  */
 
@@ -40,7 +41,47 @@ const OBJECT_META: Schema = {
 };
 const META: [string, FieldType] = ['metadata', { msg: OBJECT_META }];
 
+// k8s.io/api/rbac/v1/generated.proto
+const POLICY_RULE: Schema = {
+  1: ['verbs', { repeated: 'string' }],
+  2: ['apiGroups', { repeated: 'string' }],
+  3: ['resources', { repeated: 'string' }],
+  4: ['resourceNames', { repeated: 'string' }],
+  5: ['nonResourceURLs', { repeated: 'string' }],
+};
+const SUBJECT: Schema = {
+  1: ['kind', 'string'],
+  2: ['apiGroup', 'string'],
+  3: ['name', 'string'],
+  4: ['namespace', 'string'],
+};
+const ROLE_REF: Schema = { 1: ['apiGroup', 'string'], 2: ['kind', 'string'], 3: ['name', 'string'] };
+const LABEL_SELECTOR: Schema = {
+  1: ['matchLabels', { map: 'string' }],
+  2: [
+    'matchExpressions',
+    {
+      repeated: {
+        msg: { 1: ['key', 'string'], 2: ['operator', 'string'], 3: ['values', { repeated: 'string' }] },
+      },
+    },
+  ],
+};
+const ROLE: Schema = { 1: META, 2: ['rules', { repeated: { msg: POLICY_RULE } }] };
+const BINDING: Schema = {
+  1: META,
+  2: ['subjects', { repeated: { msg: SUBJECT } }],
+  3: ['roleRef', { msg: ROLE_REF }],
+};
+
 const SCHEMAS: Record<string, Schema> = {
+  'rbac.authorization.k8s.io/v1/Role': ROLE,
+  'rbac.authorization.k8s.io/v1/ClusterRole': {
+    ...ROLE,
+    3: ['aggregationRule', { msg: { 1: ['clusterRoleSelectors', { repeated: { msg: LABEL_SELECTOR } }] } }],
+  },
+  'rbac.authorization.k8s.io/v1/RoleBinding': BINDING,
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': BINDING,
   'v1/ConfigMap': {
     1: META,
     2: ['data', { map: 'string' }],

@@ -578,7 +578,7 @@ export class ApiHandler {
         );
         first = false;
       }
-      res.write(`${JSON.stringify({ type, object })}\n`);
+      res.write(table ? `${JSON.stringify({ type, object })}\n` : watchLine(type, object));
     };
     let unsubscribe: (() => void) | undefined;
     const buffered: [string, Obj][] = [];
@@ -642,18 +642,26 @@ export class ApiHandler {
   // ------------------------------------------------------------ responses
 
   sendJson(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
-    const text = JSON.stringify(body);
-    res.writeHead(code, {
-      'Content-Type': 'application/json',
-      'Content-Length': Buffer.byteLength(text),
-      ...headers,
-    });
-    res.end(text);
+    const data = Buffer.from(JSON.stringify(body));
+    res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': data.length, ...headers });
+    res.end(data);
   }
 
   sendError(res: ServerResponse, e: ApiError): void {
     this.sendJson(res, e.code, e.status satisfies Status, e.headers);
   }
+}
+
+/**
+ * One watch event as a line of the stream. The store hands every subscriber the same (immutable)
+ * object, one event at a time, so remembering the last line serialises each event once however
+ * many watchers it fans out to.
+ */
+let lastEvent: { type: string; object: unknown; line: string } | undefined;
+function watchLine(type: string, object: unknown): string {
+  if (lastEvent && lastEvent.object === object && lastEvent.type === type) return lastEvent.line;
+  lastEvent = { type, object, line: `${JSON.stringify({ type, object })}\n` };
+  return lastEvent.line;
 }
 
 function internal(e: unknown): ApiError {

@@ -14,9 +14,13 @@ after(async () => {
 
 const CRDS = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
 
-async function installWidgets(): Promise<{ group: string; path: (ns: string, name?: string) => string }> {
+async function installWidgets(
+  change: (crd: Obj) => void = () => undefined,
+): Promise<{ group: string; path: (ns: string, name?: string) => string }> {
   const group = `t${h.unique()}.lc.meshwright.io`;
-  const r = await h.post(CRDS, widgetCrd(group));
+  const crd = widgetCrd(group);
+  change(crd);
+  const r = await h.post(CRDS, crd);
   assert.equal(r.status, 201, JSON.stringify(r.body));
   h.cleanup(() => h.delete(`${CRDS}/widgets.${group}`));
   await eventually(
@@ -75,6 +79,38 @@ describe('custom resources', () => {
     });
     assert.equal(strict.status, 400);
     assert.match(strict.body.message, /unknown field "spec.extra"/);
+  });
+
+  it('enforces x-kubernetes-validations (CEL), including transition rules on update', async () => {
+    const { group, path } = await installWidgets((crd) => {
+      const spec = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec;
+      spec['x-kubernetes-validations'] = [
+        { rule: 'self.size <= 5 || self.color == "red"', message: 'big widgets must be red' },
+      ];
+      spec.properties.zone = {
+        type: 'string',
+        'x-kubernetes-validations': [{ rule: 'self == oldSelf', message: 'zone is immutable' }],
+      };
+    });
+    const ns = await h.namespace();
+    const big = await h.post(path(ns), widget(group, 'big', { size: 8 }));
+    assert.equal(big.status, 422);
+    assert.equal(
+      big.body.message,
+      `Widget.${group} "big" is invalid: spec: Invalid value: "object": big widgets must be red`,
+    );
+    assert.equal(big.body.details.causes[0].field, 'spec');
+    assert.equal((await h.post(path(ns), widget(group, 'red', { size: 8, color: 'red' }))).status, 201);
+
+    const created = await h.post(path(ns), widget(group, 'zoned', { size: 1, zone: 'a' }));
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const moved = await h.patch(path(ns, 'zoned'), { spec: { zone: 'b' } });
+    assert.equal(moved.status, 422);
+    assert.equal(
+      moved.body.message,
+      `Widget.${group} "zoned" is invalid: spec.zone: Invalid value: "string": zone is immutable`,
+    );
+    assert.equal((await h.patch(path(ns, 'zoned'), { spec: { size: 2 } })).status, 200);
   });
 
   it('changes only status through /status and ignores status on the main endpoint', async () => {

@@ -41,6 +41,18 @@ describe('fault hooks', { skip: REAL }, () => {
     assert.equal((await h.get(cm(ns))).status, 200);
   });
 
+  it('delays the next matching request, then serves it normally', async () => {
+    const ns = await h.namespace();
+    h.local!.faults.delayNext(1, 300, { verb: 'list', resource: 'configmaps' });
+    const order: string[] = [];
+    const delayed = h.get(cm(ns)).then((r) => (order.push('delayed list'), r));
+    const other = h.get(`/api/v1/namespaces/${ns}`).then((r) => (order.push('namespace get'), r));
+    const [slow, fast] = await Promise.all([delayed, other]);
+    assert.equal(slow.status, 200);
+    assert.equal(fast.status, 200);
+    assert.deepEqual(order, ['namespace get', 'delayed list']);
+  });
+
   it('drops open watches', async () => {
     const ns = await h.namespace();
     const w = await h.watch(`${cm(ns)}?watch=true`);

@@ -51,6 +51,58 @@ describe('discovery', () => {
     assert.ok(resources.includes('deployments/status'));
   });
 
+  it('serves every built-in kind the operator uses in discovery, listable with its list kind', async () => {
+    // group/version, plural, kind, namespaced
+    const kinds: [string, string, string, boolean][] = [
+      ['v1', 'namespaces', 'Namespace', false],
+      ['v1', 'services', 'Service', true],
+      ['v1', 'endpoints', 'Endpoints', true],
+      ['v1', 'pods', 'Pod', true],
+      ['v1', 'configmaps', 'ConfigMap', true],
+      ['v1', 'secrets', 'Secret', true],
+      ['v1', 'serviceaccounts', 'ServiceAccount', true],
+      ['v1', 'events', 'Event', true],
+      ['events.k8s.io/v1', 'events', 'Event', true],
+      ['apps/v1', 'deployments', 'Deployment', true],
+      ['networking.k8s.io/v1', 'networkpolicies', 'NetworkPolicy', true],
+      ['coordination.k8s.io/v1', 'leases', 'Lease', true],
+      ['rbac.authorization.k8s.io/v1', 'roles', 'Role', true],
+      ['rbac.authorization.k8s.io/v1', 'rolebindings', 'RoleBinding', true],
+      ['rbac.authorization.k8s.io/v1', 'clusterroles', 'ClusterRole', false],
+      ['rbac.authorization.k8s.io/v1', 'clusterrolebindings', 'ClusterRoleBinding', false],
+      [
+        'admissionregistration.k8s.io/v1',
+        'mutatingwebhookconfigurations',
+        'MutatingWebhookConfiguration',
+        false,
+      ],
+      ['discovery.k8s.io/v1', 'endpointslices', 'EndpointSlice', true],
+      ['policy/v1', 'poddisruptionbudgets', 'PodDisruptionBudget', true],
+      ['apiextensions.k8s.io/v1', 'customresourcedefinitions', 'CustomResourceDefinition', false],
+    ];
+    const prefix = (gv: string) => (gv.includes('/') ? `/apis/${gv}` : `/api/${gv}`);
+    const lists = new Map<string, Obj[]>();
+    for (const [gv, plural, kind, namespaced] of kinds) {
+      if (!lists.has(gv)) lists.set(gv, (await h.get(prefix(gv))).body.resources as Obj[]);
+      const entry = lists.get(gv)!.find((r) => r.name === plural);
+      assert.ok(entry, `${gv} ${plural} is not in discovery`);
+      assert.equal(entry.kind, kind, plural);
+      assert.equal(entry.namespaced, namespaced, plural);
+      for (const verb of ['create', 'get', 'list', 'watch', 'patch', 'update', 'delete'])
+        assert.ok(entry.verbs.includes(verb), `${plural} ${verb}`);
+      const list = await h.get(`${prefix(gv)}/${plural}?limit=1`);
+      assert.equal(list.status, 200, `${gv} ${plural}: ${JSON.stringify(list.body)}`);
+      assert.equal(list.body.kind, `${kind}List`);
+      assert.equal(list.body.apiVersion, gv);
+    }
+    const groups = (await h.get('/apis')).body.groups as Obj[];
+    for (const review of ['authorization.k8s.io', 'authentication.k8s.io'])
+      assert.ok(
+        groups.some((g) => g.name === review),
+        review,
+      );
+  });
+
   it('answers 404 with a Status for unknown paths and resources', async () => {
     const r = await h.get('/apis/nope.example.com/v1/things');
     assert.equal(r.status, 404);

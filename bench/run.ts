@@ -1,0 +1,10 @@
+/** `npm run bench`: runs every benchmark it knows and prints its figures. */
+import { benchLocalCluster } from './localcluster.js';
+import { printTable, runtimeBench } from './runtime.js';
+
+const benches: [string, () => Promise<Parameters<typeof printTable>[1]>][] = [
+  ['runtime (bench/runtime.ts)', runtimeBench],
+];
+
+await benchLocalCluster();
+for (const [title, run] of benches) printTable(title, await run());

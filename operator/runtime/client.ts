@@ -21,9 +21,7 @@ import {
   KubeConfig,
   PatchStrategy,
   RequestContext,
-  ServerConfiguration,
   wrapHttpLibrary,
-  type Middleware,
 } from '@kubernetes/client-node';
 import { ConflictError } from './errors.js';
 
@@ -354,20 +352,6 @@ export class TokenBucket {
   }
 }
 
-// ---------------------------------------------------------------- plain JSON
-
-/** Dates (client-node's deserialised metav1.Time) back to RFC 3339 strings; `undefined` keys dropped. */
-function plain<T>(v: T): T {
-  if (v instanceof Date) return v.toISOString().replace(/\.000Z$/, 'Z') as T;
-  if (Array.isArray(v)) return v.map((x: unknown) => plain(x)) as T;
-  if (v && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = plain(x);
-    return out as T;
-  }
-  return v;
-}
-
 // ---------------------------------------------------------------- the client
 
 export interface CreateKubeOptions {
@@ -457,10 +441,6 @@ export function createKube(options: CreateKubeOptions = {}): Kube {
     ctx.setHeaderParam('User-Agent', userAgent);
     if (timeout) ctx.setSignal(AbortSignal.timeout(timeoutMs));
     return ctx;
-  };
-  const requestMiddleware: Middleware = {
-    pre: (ctx) => pre(ctx, true),
-    post: (rsp) => Promise.resolve(rsp),
   };
   /** A raw request through the same HTTP library (auth, timeout, rate limit, counter). */
   const raw = async (
@@ -618,7 +598,7 @@ export function createKube(options: CreateKubeOptions = {}): Kube {
       return rawJson<T>(
         `apply ${describe(obj)}`,
         HttpMethod.PATCH,
-        `${await objectPath(refOf(obj))}?${query}`,
+        `${await objectPath(refOf(obj))}?${query.toString()}`,
         {
           body: obj,
           contentType: PatchStrategy.ServerSideApply,

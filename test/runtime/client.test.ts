@@ -59,7 +59,7 @@ describe('client', () => {
       apiVersion: networkPolicy.apiVersion,
       kind: networkPolicy.kind,
     });
-    for (const np of [applied as typeof networkPolicy, read]) {
+    for (const np of [applied, read]) {
       assert.deepEqual(np.spec.ingress[0]!.from, [{ podSelector: { matchLabels: { app: 'frontend' } } }]);
     }
   });

@@ -1,72 +1,22 @@
 /**
- * The seams through which the modules other parts of the local cluster provide (schema
- * validation, server-side apply, admission webhooks) reach the registry. `modules.ts` fills them
- * from ./schema, ./apply and ./admission; tests may replace any of them.
+ * The seams through which the local cluster's modules (schema validation, server-side apply,
+ * admission webhooks) reach the registry. `modules.ts` fills them from ./schema, ./apply and
+ * ./admission; a test may replace any of them through `startLocalCluster({ hooks })`.
  */
-import type { CompiledSchema } from './kinds.js';
-import type { Obj } from './store.js';
+import type { runMutatingWebhooks } from './admission/index.js';
+import type { BUILTIN_LIST_TYPES, listTypeFromSchema, recordUpdate, serverSideApply } from './apply/index.js';
+import type { compileSchema, formatInvalid, structuralErrors } from './schema/index.js';
 
-export type ListTypeLookup = (
-  path: string[],
-) => { type: 'map'; keys: string[] } | { type: 'set' } | { type: 'atomic' } | undefined;
-
-export interface UserInfo {
-  username: string;
-  uid?: string;
-  groups: string[];
-}
+export type { ListTypeLookup } from './apply/index.js';
+export type { UserInfo } from './auth/index.js';
 
 export interface Hooks {
-  compileSchema(openAPIV3Schema: object): CompiledSchema;
-  structuralErrors(openAPIV3Schema: object): string[];
-  formatInvalid(
-    kind: string,
-    name: string,
-    causes: { reason: string; field: string; message: string }[],
-  ): string;
-  serverSideApply(a: {
-    live: Obj | undefined;
-    applied: Obj;
-    manager: string;
-    force: boolean;
-    listType: ListTypeLookup;
-    apiVersion: string;
-    now: string;
-    subresource?: string;
-  }):
-    | { ok: true; object: Obj }
-    | { ok: false; conflicts: { manager: string; field: string; message?: string }[] };
-  recordUpdate(a: {
-    live: Obj | undefined;
-    updated: Obj;
-    manager: string;
-    listType: ListTypeLookup;
-    apiVersion: string;
-    now: string;
-    subresource?: string;
-  }): Obj;
-  listTypeFromSchema(openAPIV3Schema: object): ListTypeLookup;
-  builtinListTypes: ListTypeLookup;
-  runMutatingWebhooks(a: {
-    configurations: object[];
-    request: {
-      uid: string;
-      operation: 'CREATE' | 'UPDATE' | 'DELETE';
-      kind: { group: string; version: string; kind: string };
-      resource: { group: string; version: string; resource: string };
-      subResource?: string;
-      namespace?: string;
-      name?: string;
-      object?: object;
-      oldObject?: object;
-      userInfo: object;
-      dryRun: boolean;
-    };
-    namespaceLabels?: Record<string, string>;
-    resolveService: (
-      namespace: string,
-      name: string,
-      port: number,
-    ) => { host: string; port: number } | undefined;
-  }): Promise<{ allowed: true; object?: object; warnings: string[] } | { allowed: false; status: object }>;
+  compileSchema: typeof compileSchema;
+  structuralErrors: typeof structuralErrors;
+  formatInvalid: typeof formatInvalid;
+  serverSideApply: typeof serverSideApply;
+  recordUpdate: typeof recordUpdate;
+  listTypeFromSchema: typeof listTypeFromSchema;
+  builtinListTypes: typeof BUILTIN_LIST_TYPES;
+  runMutatingWebhooks: typeof runMutatingWebhooks;
 }

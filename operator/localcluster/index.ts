@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { Hooks, UserInfo } from './hooks.js';
-import { loadAuth, loadHooks, type AuthModule, type Certificates } from './modules.js';
+import * as auth from './auth/index.js';
+import { defaultHooks } from './modules.js';
 import { Registry } from './registry.js';
 import {
   ApiHandler,
@@ -157,7 +158,7 @@ function kubeconfig(a: {
   });
 }
 
-function rbacSource(registry: Registry): Parameters<AuthModule['authorize']>[2] {
+function rbacSource(registry: Registry): auth.RbacSource {
   const list = (key: string, ns?: string): Obj[] => registry.store.list(key, ns);
   return {
     roles: (ns) => list('rbac.authorization.k8s.io/roles', ns),
@@ -168,39 +169,26 @@ function rbacSource(registry: Registry): Parameters<AuthModule['authorize']>[2] 
 }
 
 export async function startLocalCluster(options: LocalClusterOptions = {}): Promise<LocalCluster> {
-  const hooks = { ...(await loadHooks()), ...(options.hooks ?? {}) };
+  const hooks = { ...defaultHooks, ...(options.hooks ?? {}) };
   const host = options.host ?? '127.0.0.1';
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'meshwright-localcluster-')));
   await mkdir(dir, { recursive: true });
   let registry = new Registry(hooks, { historyWindow: options.historyWindow ?? 10_000 });
   await bootstrap(registry);
 
-  let authModule: AuthModule | undefined;
-  let certs: Certificates | undefined;
-  let tokens: InstanceType<AuthModule['TokenAuthenticator']> | undefined;
-  if (options.tls) {
-    authModule = await loadAuth();
-    if (!authModule) throw new Error('startLocalCluster({ tls: true }) needs operator/localcluster/auth');
-    certs = await authModule.generateCertificates(['127.0.0.1', 'localhost', '::1']);
-  } else {
-    authModule = await loadAuth();
-  }
-  if (authModule) tokens = new authModule.TokenAuthenticator();
-  const auth: AuthProvider | undefined =
-    authModule && tokens
-      ? {
-          authenticate: (h) => tokens.authenticate(h),
-          authorize: (user, attrs: RequestAttributes) =>
-            authModule.authorize(user, attrs, rbacSource(handler.registry)),
-          forbiddenStatus: (user, attrs) => authModule.forbiddenStatus(user, attrs),
-          unauthorizedStatus: () => authModule.unauthorizedStatus(),
-        }
-      : undefined;
+  const certs = options.tls ? await auth.generateCertificates(['127.0.0.1', 'localhost', '::1']) : undefined;
+  const tokens = new auth.TokenAuthenticator();
+  const authProvider: AuthProvider = {
+    authenticate: (h) => tokens.authenticate(h),
+    authorize: (user, attrs: RequestAttributes) => auth.authorize(user, attrs, rbacSource(handler.registry)),
+    forbiddenStatus: (user, attrs) => auth.forbiddenStatus(user, attrs),
+    unauthorizedStatus: () => auth.unauthorizedStatus(),
+  };
 
   let port = options.port ?? 0;
   let url = '';
   const handler: ApiHandler = new ApiHandler(registry, {
-    ...(auth ? { auth } : {}),
+    auth: authProvider,
     anonymousAdmin: !options.tls,
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 5000,
     serverAddress: () => `${host}:${port}`,
@@ -243,10 +231,9 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   }
   url = `${certs ? 'https' : 'http'}://${host}:${port}`;
 
-  const adminToken =
-    tokens && options.tls
-      ? tokens.issue({ username: 'admin', groups: ['system:masters', 'system:authenticated'] })
-      : undefined;
+  const adminToken = options.tls
+    ? tokens.issue({ username: 'admin', groups: ['system:masters', 'system:authenticated'] })
+    : undefined;
   const kubeconfigPath = join(dir, 'kubeconfig');
   await writeFile(
     kubeconfigPath,
@@ -308,7 +295,6 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       return handler.registry;
     },
     kubeconfigFor: async (who) => {
-      if (!tokens) throw new Error('kubeconfigFor needs operator/localcluster/auth');
       const token = who.serviceAccount
         ? tokens.issueForServiceAccount(who.serviceAccount.namespace, who.serviceAccount.name)
         : tokens.issue({

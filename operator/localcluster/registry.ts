@@ -698,7 +698,8 @@ export class Registry {
       ...(subresource ? { subresource } : {}),
     });
     const out = toStorage(t, updated);
-    out.metadata = { ...obj.metadata, managedFields: updated.metadata?.managedFields };
+    const managedFields = (updated.metadata as Obj | undefined)?.managedFields as unknown;
+    out.metadata = { ...obj.metadata, managedFields };
     if (!out.metadata.managedFields) delete out.metadata.managedFields;
     return out;
   }

@@ -1,9 +1,11 @@
 /** `npm run bench`: runs every benchmark it knows and prints its figures. */
 import { benchLocalCluster } from './localcluster.js';
 import { printTable, runtimeBench } from './runtime.js';
+import { servicePolicyBench } from './servicepolicy.js';
 
 const benches: [string, () => Promise<Parameters<typeof printTable>[1]>][] = [
   ['runtime (bench/runtime.ts)', runtimeBench],
+  ['servicepolicy (bench/servicepolicy.ts)', servicePolicyBench],
 ];
 
 await benchLocalCluster();

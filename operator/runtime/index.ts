@@ -51,3 +51,4 @@ export {
 export * from './predicates.js';
 export * from './queue.js';
 export * from './ratelimit.js';
+export * from './reconcile.js';

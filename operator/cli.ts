@@ -3,14 +3,21 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { generate } from './generate/index.js';
 import { runDev as runLocalCluster } from './localcluster/dev.js';
+import { operatorOptions, startDevOperator, startOperator, UsageError } from './operator.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 const USAGE = `usage: meshwright <command>
 
 commands:
+  operator [flags]     run the operator against the cluster of KUBECONFIG (or in-cluster); flags:
+                         --kubeconfig PATH  --namespace NS (POD_NAMESPACE, default meshwright-system)
+                         --leader-elect=false  --metrics-port N (8080)  --health-port N (8081)
+                         --bind-address ADDR  --cert-manager-namespace NS (cert-manager)
+                         --control-plane-image IMAGE --proxy-image IMAGE  --log-level LEVEL
   generate [--check]   write crds/ from operator/api (--check: fail when they are stale)
-  dev                  start the local Kubernetes API server with the CRDs and samples
+  dev [--no-operator]  start the local Kubernetes API server with the CRDs and samples, and the
+                       operator in-process against it (always the local cluster, never KUBECONFIG)
 `;
 
 async function runGenerate(args: string[]): Promise<number> {
@@ -26,21 +33,88 @@ async function runGenerate(args: string[]): Promise<number> {
   return 0;
 }
 
-async function runDev(): Promise<number> {
-  console.log('Starting the local Kubernetes API server with the Meshwright CRDs and samples...');
-  // The operator itself comes next; until then the local cluster serves the API for kubectl.
-  const { stopped } = await runLocalCluster({ root: ROOT });
+async function runOperator(args: string[]): Promise<number> {
+  let options;
+  try {
+    options = operatorOptions(args);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`${e.message}\n\n${USAGE}`);
+    return 2;
+  }
+  await startOperator(options).done;
+  return 0;
+}
+
+/** Resolves on the first SIGINT/SIGTERM. */
+const signalled = (): Promise<void> =>
+  new Promise((resolve) => {
+    const done = (): void => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+
+async function runDev(args: string[]): Promise<number> {
+  const unknown = args.filter((a) => a !== '--no-operator');
+  if (unknown.length) {
+    process.stderr.write(`unknown argument: ${unknown.join(' ')}\n\n${USAGE}`);
+    return 2;
+  }
+  const withOperator = !args.includes('--no-operator');
+  const clusterStop = new AbortController();
+  console.log(
+    `Starting the local Kubernetes API server with the Meshwright CRDs and samples${withOperator ? ', and the operator' : ''}...`,
+  );
+  const { cluster, stopped } = await runLocalCluster({ root: ROOT, signal: clusterStop.signal });
+  if (!withOperator) {
+    await signalled();
+    clusterStop.abort();
+    await stopped;
+    return 0;
+  }
+
+  const operatorStop = new AbortController();
+  console.log(`
+The operator runs in this process against the local cluster (leader election off; its JSON logs at
+level ${process.env.LOG_LEVEL ?? 'warn'}, LOG_LEVEL=info for more). The local cluster runs no
+controller-manager and no cert-manager: the lines marked "simulated: local cluster only" play them
+(Deployments become available, Certificates Ready, the webhook's caBundle injected).
+MeshInstallation conditions as they change:
+`);
+  const { done } = startDevOperator({
+    kubeconfigPath: cluster.kubeconfigPath,
+    log: (line) => console.log(line),
+    signal: operatorStop.signal,
+  });
+  const failed = done.then(
+    () => undefined,
+    (e: unknown) => (e instanceof Error ? e : new Error(`the operator failed: ${JSON.stringify(e)}`)),
+  );
+  const reason = await Promise.race([signalled().then(() => undefined), failed]);
+  operatorStop.abort();
+  await done.catch(() => undefined);
+  clusterStop.abort();
   await stopped;
+  if (reason) {
+    console.error(`the operator stopped: ${reason.message}`);
+    return 1;
+  }
   return 0;
 }
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   switch (command) {
+    case 'operator':
+      return runOperator(args);
     case 'generate':
       return runGenerate(args);
     case 'dev':
-      return runDev();
+      return runDev(args);
     default:
       process.stderr.write(USAGE);
       return command === undefined || command === 'help' || command === '--help' ? 0 : 2;

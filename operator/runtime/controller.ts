@@ -20,7 +20,7 @@
 import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import { systemClock, type Clock } from './clock.js';
-import { isPanic, isTerminalError, RequeueError } from './errors.js';
+import { isConflictError, isPanic, isTerminalError, RequeueError } from './errors.js';
 import { groupOf, type KubeObject } from './ownership.js';
 import type { Predicate, WatchEvent } from './predicates.js';
 import { WorkQueue, type QueueMetrics } from './queue.js';
@@ -323,6 +323,9 @@ export class Controller {
         { err: err instanceof Error ? err : { message: String(err) }, panic: true },
         'Observed a panic in reconciler',
       );
+    } else if (isConflictError(err)) {
+      // The object changed under the reconcile (a write raced a cache update): routine, retried.
+      log.info({ reason: err instanceof Error ? err.message : String(err) }, 'Conflict, requeued');
     } else {
       log.error({ err }, 'Reconciler error');
     }

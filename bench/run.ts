@@ -2,10 +2,12 @@
 import { benchLocalCluster } from './localcluster.js';
 import { printTable, runtimeBench } from './runtime.js';
 import { servicePolicyBench } from './servicepolicy.js';
+import { trafficSplitBench } from './trafficsplit.js';
 
 const benches: [string, () => Promise<Parameters<typeof printTable>[1]>][] = [
   ['runtime (bench/runtime.ts)', runtimeBench],
   ['servicepolicy (bench/servicepolicy.ts)', servicePolicyBench],
+  ['trafficsplit (bench/trafficsplit.ts)', trafficSplitBench],
 ];
 
 await benchLocalCluster();

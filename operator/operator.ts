@@ -34,6 +34,7 @@ import {
 import { parse as parseMeshInstallation } from './meshinstallation/reconciler.js';
 import type { NamedMeshInstallation } from './meshinstallation/names.js';
 import { setupServicePolicyController } from './servicepolicy/reconciler.js';
+import { setupTrafficSplitController } from './trafficsplit/reconciler.js';
 import { printConditionTransitions, simulateClusterControllers } from './localcluster/dev.js';
 
 export const LEASE_NAME = 'meshwright-operator';
@@ -164,6 +165,7 @@ export function startOperator(o: OperatorOptions, signal?: AbortSignal): Operato
   setupServicePolicyController(mgr, {
     mesh: () => installedMesh(meshInstallations.caches.installations.list()),
   });
+  setupTrafficSplitController(mgr);
   logger.info(
     {
       namespace: o.namespace,

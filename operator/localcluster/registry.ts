@@ -28,6 +28,7 @@ import {
 } from './errors.js';
 import type { Hooks, ListTypeLookup, UserInfo } from './hooks.js';
 import { apiVersionOf, builtinTypes, qualifiedKind, type ResourceType } from './kinds.js';
+import { cloneJson, jsonEqual, parseJsonObjectText, stableJson } from './json-value.js';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
 import { parseFieldSelector, parseLabelSelector, type ObjectMatcher } from './selectors.js';
 import { Store, type Obj, type StoreEvent } from './store.js';
@@ -67,7 +68,7 @@ const SYSTEM_USER: UserInfo = {
   groups: ['system:masters'],
 };
 
-const clone = <T>(v: T): T => structuredClone(v);
+const clone = cloneJson;
 const now = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 const nowMicro = (): string => new Date().toISOString().replace(/Z$/, '000Z');
 const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
@@ -76,20 +77,16 @@ const randomSuffix = (): string =>
 
 const gr = (t: ResourceType): GroupResource => ({ group: t.group, resource: t.plural });
 
-const stable = (v: unknown): string =>
-  JSON.stringify(v, (_k, x: unknown) =>
-    x && typeof x === 'object' && !Array.isArray(x)
-      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1)))
-      : x,
-  );
+const stable = stableJson;
 
-function specOf(t: ResourceType, obj: Obj): string {
+/** The part of an object whose change bumps `generation`. */
+function specOf(t: ResourceType, obj: Obj): unknown {
   if (t.generation === 'none') return '';
   if (t.generation === 'all') {
     const { metadata: _m, status: _s, ...rest } = obj;
-    return stable(rest);
+    return rest;
   }
-  return stable(t.generation.map((f) => obj[f]));
+  return t.generation.map((f) => obj[f]);
 }
 
 /** Objects equal apart from resourceVersion and managedFields timestamps (a no-op write). */
@@ -101,7 +98,7 @@ function sameObject(a: Obj, b: Obj): boolean {
       metadata: { ...md, managedFields: ((managedFields ?? []) as Obj[]).map(({ time: _t, ...m }) => m) },
     };
   };
-  return stable(strip(a)) === stable(strip(b));
+  return jsonEqual(strip(a), strip(b));
 }
 
 const RETURNS_DELETED_OBJECT = new Set(['/pods', '/services', '/namespaces']);
@@ -114,6 +111,7 @@ export class Registry {
   private readonly pending = new Set<string>();
   private scheduled = false;
   private readonly typeListeners: (() => void)[] = [];
+  private readonly listTypeLookups = new WeakMap<object, ListTypeLookup>();
 
   constructor(
     readonly hooks: Hooks,
@@ -153,7 +151,10 @@ export class Registry {
   private listTypeOf(t: ResourceType): ListTypeLookup {
     const schema = t.custom?.openAPIV3Schema;
     if (!schema) return this.hooks.builtinListTypes;
-    return this.hooks.listTypeFromSchema(schema);
+    // once per CRD version (its stored schema is never mutated), not once per request
+    let lookup = this.listTypeLookups.get(schema);
+    if (!lookup) this.listTypeLookups.set(schema, (lookup = this.hooks.listTypeFromSchema(schema)));
+    return lookup;
   }
 
   // ---------------------------------------------------------------- reads
@@ -414,7 +415,7 @@ export class Registry {
     }
     let applied: Obj;
     try {
-      applied = parseYaml(body) as Obj;
+      applied = (parseJsonObjectText(body)?.value ?? parseYaml(body)) as Obj;
     } catch (e) {
       throw badRequest(`error decoding YAML: ${(e as Error).message}`);
     }
@@ -753,7 +754,7 @@ export class Registry {
     obj = this.prepare(t, obj, live, ctx);
     obj = await this.admit(t, 'UPDATE', obj, live, ctx, subresource);
     obj = this.withManagedFields(t, obj, live, ctx, 'Update', subresource);
-    if (t.generation !== 'none' && specOf(t, obj) !== specOf(t, live))
+    if (t.generation !== 'none' && !jsonEqual(specOf(t, obj), specOf(t, live)))
       obj.metadata.generation = ((live.metadata.generation as number | undefined) ?? 0) + 1;
     this.validate(t, obj, live);
     const current = this.store.get(t.storageKey, live.metadata.namespace ?? '', name);

@@ -4,6 +4,7 @@
  * an operator restart mid-rollout, and the HTTPRoute written once its CRD appears. Real time, the
  * schema's minimum interval (10s), few steps; waits are bounded polls, never sleeps.
  */
+import { isDeepStrictEqual } from 'node:util';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -155,27 +156,31 @@ describe('TrafficSplit controller', { concurrency: true }, () => {
           { spec: { progressDeadlineSeconds: 601 } },
         );
       }
-      const route = await waitFor(
-        () => kube.get<Route>(routeRef).catch(() => undefined),
-        10_000,
-        'the HTTPRoute',
-      );
-      assert.deepEqual(weightsOf(route), [
-        ['web-stable', 50],
-        ['web-canary', 50],
-      ]);
+      // The route follows the weights in status, whichever step the rollout has reached by now.
+      const routeMatchesStatus = async () => {
+        const route = await kube.get<Route>(routeRef).catch(() => undefined);
+        const split = await kube.get<
+          KubeObject & { status?: { weights?: { stable: number; canary: number } } }
+        >({ apiVersion: 'mesh.meshwright.io/v1alpha1', kind: 'TrafficSplit', name: 'web', namespace: ns });
+        const w = split.status?.weights;
+        return route &&
+          w &&
+          isDeepStrictEqual(weightsOf(route), [
+            ['web-stable', w.stable],
+            ['web-canary', w.canary],
+          ])
+          ? route
+          : undefined;
+      };
+      const route = await waitFor(routeMatchesStatus, 10_000, 'the HTTPRoute with the weights in status');
       // changed by hand: put back (the controller owns it)
       route.spec.rules[0]!.backendRefs[1]!.weight = 1;
       await kube.mergePatch(routeRef, { spec: route.spec });
-      await waitFor(
-        async () => weightsOf(await kube.get<Route>(routeRef))[1]![1] === 50,
-        10_000,
-        'the HTTPRoute repaired',
-      );
-      // the next step moves the route too
+      await waitFor(routeMatchesStatus, 10_000, 'the HTTPRoute repaired');
+      // the last step moves the route too
       await waitFor(
         async () => weightsOf(await kube.get<Route>(routeRef))[1]![1] === 100,
-        15_000,
+        25_000,
         'the HTTPRoute at canary 100%',
       );
     } finally {

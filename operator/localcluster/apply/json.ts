@@ -11,20 +11,42 @@ export function isObject(v: unknown): v is JsonObject {
 
 /** The entries of an object, leaving out keys whose value is `undefined`. */
 export function entriesOf(o: JsonObject): [string, unknown][] {
-  return Object.entries(o).filter(([, v]) => v !== undefined);
+  const out: [string, unknown][] = [];
+  for (const k of Object.keys(o)) {
+    const v = o[k];
+    if (v !== undefined) out.push([k, v]);
+  }
+  return out;
+}
+
+/** How many keys of `o` hold a value (not `undefined`). */
+function definedCount(o: JsonObject): number {
+  let n = 0;
+  for (const k of Object.keys(o)) if (o[k] !== undefined) n++;
+  return n;
 }
 
 export function isEmptyContainer(v: unknown): boolean {
   if (Array.isArray(v)) return v.length === 0;
-  if (isObject(v)) return entriesOf(v).length === 0;
+  if (isObject(v)) {
+    for (const k of Object.keys(v)) if (v[k] !== undefined) return false;
+    return true;
+  }
   return false;
 }
 
 export function clone<T>(v: T): T {
-  if (Array.isArray(v)) return v.map((item: unknown) => clone(item)) as T;
+  if (Array.isArray(v)) {
+    const out = new Array<unknown>(v.length);
+    for (let i = 0; i < v.length; i++) out[i] = clone(v[i] as unknown);
+    return out as T;
+  }
   if (isObject(v)) {
     const out: JsonObject = {};
-    for (const [k, child] of entriesOf(v)) out[k] = clone(child);
+    for (const k of Object.keys(v)) {
+      const child = v[k];
+      if (child !== undefined) out[k] = clone(child);
+    }
     return out as T;
   }
   return v;
@@ -33,12 +55,19 @@ export function clone<T>(v: T): T {
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (Array.isArray(a)) {
-    return Array.isArray(b) && a.length === b.length && a.every((item, i) => deepEqual(item, b[i]));
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
+    return true;
   }
   if (isObject(a) && isObject(b)) {
-    const ae = entriesOf(a);
-    if (ae.length !== entriesOf(b).length) return false;
-    return ae.every(([k, v]) => Object.hasOwn(b, k) && deepEqual(v, b[k]));
+    let n = 0;
+    for (const k of Object.keys(a)) {
+      const v = a[k];
+      if (v === undefined) continue;
+      n++;
+      if (!Object.hasOwn(b, k) || !deepEqual(v, b[k])) return false;
+    }
+    return n === definedCount(b);
   }
   return false;
 }

@@ -148,6 +148,9 @@ export function compare(lhs: unknown, rhs: unknown, lookup: ListTypeLookup): Com
   };
 
   const walk = (l: unknown, r: unknown, names: string[], path: Token[], isItem: boolean): void => {
+    // An unchanged value adds nothing to the comparison, once its granular lists are known to index.
+    if (l !== undefined && r !== undefined && deepEqual(l, r) && indexesAlike(w, l, names, path, isItem))
+      return;
     if (l !== undefined && r !== undefined && kindOf(l) !== kindOf(r)) {
       // null against a container is that container emptied (or filled), as SMD reads a null map or list.
       if (l === null) return walk(emptyLike(r), r, names, path, isItem);
@@ -188,6 +191,33 @@ export function compare(lhs: unknown, rhs: unknown, lookup: ListTypeLookup): Com
 
   walk(lhs, rhs, [], [], false);
   return out;
+}
+
+/**
+ * For a value compared with an equal copy of itself: indexes its granular lists as `compare` does
+ * (throwing the same TypedValueError at the same place), and says whether `compare` would find no
+ * difference. It would not where a list item is missing (`undefined`), which `compare` reads as added.
+ */
+function indexesAlike(w: Walk, v: unknown, names: string[], path: Token[], isItem: boolean): boolean {
+  if (Array.isArray(v)) {
+    const t = listTypeAt(w, names);
+    if (!t || v.length === 0) return true;
+    const index = indexList(w, v, t, path);
+    for (const token of index.order) {
+      const group = index.groups.get(token)!;
+      if (group.length > 1) continue;
+      if (group[0] === undefined) return false;
+      if (!indexesAlike(w, group[0], names, [...path, token], true)) return false;
+    }
+    return true;
+  }
+  if (isObject(v)) {
+    if (atomicObject(w, names, isItem)) return true;
+    for (const [k, child] of entriesOf(v))
+      if (!indexesAlike(w, child, [...names, k], [...path, fieldToken(k)], false)) return false;
+    return true;
+  }
+  return true;
 }
 
 type Kind = 'object' | 'array' | 'scalar';

@@ -1,4 +1,5 @@
 /** Small helpers over decoded JSON values and the schema shapes that hold them. */
+import { cloneJson } from '../json-value.js';
 import type { JSONSchemaProps } from './types.js';
 
 export type JsonObject = Record<string, unknown>;
@@ -32,7 +33,7 @@ export function deepEqual(a: unknown, b: unknown): boolean {
 }
 
 export function deepCopy<T>(value: T): T {
-  return structuredClone(value);
+  return cloneJson(value);
 }
 
 export function itemsOf(schema: JSONSchemaProps): JSONSchemaProps | undefined {

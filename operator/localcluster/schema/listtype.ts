@@ -10,7 +10,7 @@ import { child, index, key, nilPath, type FieldPath } from './path.js';
 import type { JSONSchemaProps } from './types.js';
 
 export function validateListTypes(schema: JSONSchemaProps, value: unknown): FieldError[] {
-  return isObject(value) ? validateObject(nilPath, schema, value) : [];
+  return isObject(value) && hasListTypes(schema) ? validateObject(nilPath, schema, value) : [];
 }
 
 function validateObject(path: FieldPath, schema: JSONSchemaProps, object: JsonObject): FieldError[] {
@@ -22,7 +22,25 @@ function validateObject(path: FieldPath, schema: JSONSchemaProps, object: JsonOb
   });
 }
 
+/** Whether a set or map list is declared at or below `schema` (only those can fail here). */
+const constrained = new WeakMap<JSONSchemaProps, boolean>();
+
+function hasListTypes(schema: JSONSchemaProps): boolean {
+  const known = constrained.get(schema);
+  if (known !== undefined) return known;
+  constrained.set(schema, false); // a schema is a tree, but never loop on a malformed one
+  const listType = schema['x-kubernetes-list-type'];
+  const below = [...Object.values(schema.properties ?? {}), additionalPropertiesOf(schema), itemsOf(schema)];
+  const result =
+    listType === 'set' ||
+    listType === 'map' ||
+    below.some((s) => s !== undefined && isObject(s) && hasListTypes(s));
+  constrained.set(schema, result);
+  return result;
+}
+
 function validateValue(path: FieldPath, schema: JSONSchemaProps, value: unknown): FieldError[] {
+  if (!hasListTypes(schema)) return [];
   if (Array.isArray(value)) return validateArray(path, schema, value);
   return isObject(value) ? validateObject(path, schema, value) : [];
 }

@@ -41,18 +41,22 @@ function validateValue(
   // Ratcheting: a value equal to its previous self keeps whatever errors it already had.
   if (previous !== undefined && deepEqual(previous.value, data)) return [];
   if (data === null || data === undefined)
-    return [...typeErrors(schema, null, name), ...enumErrors(schema, null, name)];
-  return [
-    ...typeErrors(schema, data, name),
-    ...junctorErrors(schema, data, name, previous),
-    ...(typeof data === 'string'
-      ? [...stringErrors(schema, data, name), ...formatErrors(schema, data, name)]
-      : []),
-    ...(typeof data === 'number' ? numberErrors(schema, data, name) : []),
-    ...(Array.isArray(data) ? arrayErrors(schema, data, name) : []),
-    ...enumErrors(schema, data, name),
-    ...(isObject(data) ? objectErrors(schema, data, name, previous) : []),
-  ];
+    return concat(typeErrors(schema, null, name), enumErrors(schema, null, name));
+  let errs = concat(typeErrors(schema, data, name), junctorErrors(schema, data, name, previous));
+  if (typeof data === 'string')
+    errs = concat(errs, concat(stringErrors(schema, data, name), formatErrors(schema, data, name)));
+  if (typeof data === 'number') errs = concat(errs, numberErrors(schema, data, name));
+  if (Array.isArray(data)) errs = concat(errs, arrayErrors(schema, data, name));
+  errs = concat(errs, enumErrors(schema, data, name));
+  if (isObject(data)) errs = concat(errs, objectErrors(schema, data, name, previous));
+  return errs;
+}
+
+/** `[...a, ...b]`, without copying when one side is empty (the usual case: no errors). */
+function concat(a: FieldError[], b: FieldError[]): FieldError[] {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  return [...a, ...b];
 }
 
 /** The field path the API server derives from a kube-openapi name. */
@@ -136,11 +140,14 @@ function numberErrors(schema: JSONSchemaProps, data: number, name: string): Fiel
   // kube-openapi compares int64 data against int64(bound) and float data against the float bound; the
   // bound is printed the same way.
   const isInt = Number.isInteger(data);
-  const bound = (n: number): string => (isInt ? goNumber(Math.trunc(n)) : goFloat(n));
   const errs: FieldError[] = [];
   if (schema.multipleOf !== undefined && !isMultipleOf(data, schema.multipleOf)) {
     errs.push(
-      invalid(fieldOf(name), data, `${name} in ${IN} should be a multiple of ${bound(schema.multipleOf)}`),
+      invalid(
+        fieldOf(name),
+        data,
+        `${name} in ${IN} should be a multiple of ${boundText(isInt, schema.multipleOf)}`,
+      ),
     );
   }
   if (schema.maximum !== undefined) {
@@ -149,7 +156,11 @@ function numberErrors(schema: JSONSchemaProps, data: number, name: string): Fiel
     if (exclusive ? data >= max : data > max) {
       const relation = exclusive ? 'less than' : 'less than or equal to';
       errs.push(
-        invalid(fieldOf(name), data, `${name} in ${IN} should be ${relation} ${bound(schema.maximum)}`),
+        invalid(
+          fieldOf(name),
+          data,
+          `${name} in ${IN} should be ${relation} ${boundText(isInt, schema.maximum)}`,
+        ),
       );
     }
   }
@@ -159,11 +170,19 @@ function numberErrors(schema: JSONSchemaProps, data: number, name: string): Fiel
     if (exclusive ? data <= min : data < min) {
       const relation = exclusive ? 'greater than' : 'greater than or equal to';
       errs.push(
-        invalid(fieldOf(name), data, `${name} in ${IN} should be ${relation} ${bound(schema.minimum)}`),
+        invalid(
+          fieldOf(name),
+          data,
+          `${name} in ${IN} should be ${relation} ${boundText(isInt, schema.minimum)}`,
+        ),
       );
     }
   }
   return errs;
+}
+
+function boundText(isInt: boolean, n: number): string {
+  return isInt ? goNumber(Math.trunc(n)) : goFloat(n);
 }
 
 function isMultipleOf(data: number, factor: number): boolean {
@@ -220,20 +239,22 @@ function objectErrors(
     return [tooMany(fieldOf(name), size, schema.maxProperties)];
   }
   const oldObject = previous !== undefined && isObject(previous.value) ? previous.value : undefined;
-  const previousOf = (k: string): Previous =>
-    oldObject !== undefined && Object.hasOwn(oldObject, k) ? { value: oldObject[k] } : undefined;
-  return [
-    ...unknownKeyErrors(schema, data, name, previousOf),
-    ...propertyErrors(schema, data, name, previousOf),
-    ...requiredErrors(schema, data, name),
-  ];
+  return concat(
+    concat(unknownKeyErrors(schema, data, name, oldObject), propertyErrors(schema, data, name, oldObject)),
+    requiredErrors(schema, data, name),
+  );
+}
+
+/** The previous value of key `k`, when the previous object has one. */
+function previousOf(oldObject: JsonObject | undefined, k: string): Previous {
+  return oldObject !== undefined && Object.hasOwn(oldObject, k) ? { value: oldObject[k] } : undefined;
 }
 
 function unknownKeyErrors(
   schema: JSONSchemaProps,
   data: JsonObject,
   name: string,
-  previousOf: (k: string) => Previous,
+  oldObject: JsonObject | undefined,
 ): FieldError[] {
   const declared = schema.properties ?? {};
   const unknownKeys = Object.keys(data).filter((k) => !Object.hasOwn(declared, k));
@@ -242,20 +263,29 @@ function unknownKeyErrors(
   }
   const additional = additionalPropertiesOf(schema);
   if (additional === undefined) return [];
-  return unknownKeys.flatMap((k) => validateValue(additional, data[k], `${name}.${k}`, previousOf(k)));
+  return unknownKeys.flatMap((k) =>
+    validateValue(additional, data[k], `${name}.${k}`, previousOf(oldObject, k)),
+  );
 }
 
 function propertyErrors(
   schema: JSONSchemaProps,
   data: JsonObject,
   name: string,
-  previousOf: (k: string) => Previous,
+  oldObject: JsonObject | undefined,
 ): FieldError[] {
-  return Object.entries(schema.properties ?? {})
-    .filter(([k]) => Object.hasOwn(data, k))
-    .flatMap(([k, propSchema]) =>
-      validateValue(propSchema, data[k], name === '' ? k : `${name}.${k}`, previousOf(k)),
+  const properties = schema.properties;
+  if (properties === undefined) return [];
+  let errs: FieldError[] = [];
+  for (const k of Object.keys(properties)) {
+    if (!Object.hasOwn(data, k)) continue;
+    const propSchema = properties[k]!;
+    errs = concat(
+      errs,
+      validateValue(propSchema, data[k], name === '' ? k : `${name}.${k}`, previousOf(oldObject, k)),
     );
+  }
+  return errs;
 }
 
 function requiredErrors(schema: JSONSchemaProps, data: JsonObject, name: string): FieldError[] {
@@ -274,7 +304,13 @@ function junctorErrors(
   name: string,
   previous: Previous,
 ): FieldError[] {
-  const composite = (message: string): FieldError => invalid(nilPath, '', message);
+  if (
+    schema.anyOf === undefined &&
+    schema.oneOf === undefined &&
+    schema.allOf === undefined &&
+    schema.not === undefined
+  )
+    return [];
   const errs: FieldError[] = [];
   if (schema.anyOf !== undefined && schema.anyOf.length > 0) {
     const results = schema.anyOf.map((s) => validateValue(s, data, name, previous));
@@ -310,6 +346,10 @@ function junctorErrors(
     errs.push(composite(`${goQuote(name)} must not validate the schema (not)`));
   }
   return errs;
+}
+
+function composite(message: string): FieldError {
+  return invalid(nilPath, '', message);
 }
 
 /** kube-openapi keeps the errors of the alternative that matched best; fewest errors approximates that. */

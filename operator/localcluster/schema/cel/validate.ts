@@ -73,7 +73,11 @@ class RuleWalker {
   node(visit: Visit): FieldError[] {
     // Rules only see non-null values; a rule about presence or nullness belongs on the parent.
     if (visit.value === null || visit.value === undefined) return [];
+    const below = rulesBelow(this.rules, visit.schema);
+    if (!below.any) return [];
     const current = { ...visit, unchanged: visit.unchanged || isUnchanged(visit.previous, visit.value) };
+    // Every rule below would be ratcheted: none can report anything, so none is evaluated.
+    if (this.options.ratcheting && current.unchanged && !below.transition) return [];
     const errs = this.evaluateNode(current);
     if (Array.isArray(current.value)) errs.push(...this.items(current, current.value));
     else if (isObject(current.value)) errs.push(...this.fields(current, current.value));
@@ -140,6 +144,39 @@ class RuleWalker {
     const shown = this.options.rendering === 'classic' ? typeName : failureValue(schema, value);
     return errorForReason(appendFieldPath(path, rule.fieldPath), shown, detail, rule.rule.reason);
   }
+}
+
+/** Whether any rule, and any transition rule, sits at or below a schema node. */
+interface RulesBelow {
+  readonly any: boolean;
+  readonly transition: boolean;
+}
+
+const rulesBelowCache = new WeakMap<CompiledRules, Map<JSONSchemaProps, RulesBelow>>();
+
+function rulesBelow(rules: CompiledRules, schema: JSONSchemaProps): RulesBelow {
+  let cache = rulesBelowCache.get(rules);
+  if (cache === undefined) rulesBelowCache.set(rules, (cache = new Map<JSONSchemaProps, RulesBelow>()));
+  const known = cache.get(schema);
+  if (known !== undefined) return known;
+  cache.set(schema, { any: true, transition: true }); // never loop on a malformed schema; assume the worst
+  const own = rules.byNode.get(schema) ?? [];
+  let any = own.length > 0;
+  let transition = own.some((r) => r.usesOldSelf);
+  const children = [
+    ...Object.values(schema.properties ?? {}),
+    additionalPropertiesOf(schema),
+    itemsOf(schema),
+  ];
+  for (const c of children) {
+    if (c === undefined || !isObject(c)) continue;
+    const sub = rulesBelow(rules, c);
+    any ||= sub.any;
+    transition ||= sub.transition;
+  }
+  const result = { any, transition };
+  cache.set(schema, result);
+  return result;
 }
 
 function childVisit(

@@ -174,15 +174,156 @@ export function isDeepSubset(want: unknown, have: unknown): boolean {
 
 /** JSON with object keys sorted and `undefined` dropped: equal values give equal strings. */
 export function stableJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>)
-            .filter(([, x]) => x !== undefined)
-            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-        )
-      : v,
-  );
+  try {
+    return writePlain(value);
+  } catch (e) {
+    if (e !== NOT_PLAIN) throw e;
+    return JSON.stringify(value, (_key, v: unknown) =>
+      v !== null && typeof v === 'object' && !Array.isArray(v)
+        ? Object.fromEntries(
+            Object.entries(v as Record<string, unknown>)
+              .filter(([, x]) => x !== undefined)
+              .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+          )
+        : v,
+    );
+  }
+}
+
+// Fast paths for plain JSON values (what informers and builders hold): the same text and the same
+// verdicts as the general algorithms (JSON.stringify with a sorting replacer, a JSON round trip),
+// without a copy of every object. Anything else (class instances, toJSON, functions, non-finite
+// numbers, holes, undefined array elements) throws NOT_PLAIN and takes the general algorithm.
+
+/** Signals a value the fast paths leave to the general algorithm. */
+class NotPlain extends Error {}
+const NOT_PLAIN = new NotPlain();
+
+const isPlainProto = (v: object): boolean => {
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+};
+
+function writePlain(v: unknown): string {
+  switch (typeof v) {
+    case 'string':
+      return JSON.stringify(v);
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'number':
+      if (!Number.isFinite(v)) throw NOT_PLAIN;
+      return JSON.stringify(v);
+    case 'object': {
+      if (v === null) return 'null';
+      if (Array.isArray(v)) {
+        if (Object.getPrototypeOf(v) !== Array.prototype) throw NOT_PLAIN;
+        let out = '[';
+        for (let i = 0; i < v.length; i++) {
+          if (!(i in v)) throw NOT_PLAIN;
+          if (i > 0) out += ',';
+          out += writePlain(v[i]);
+        }
+        return out + ']';
+      }
+      if (!isPlainProto(v)) throw NOT_PLAIN;
+      const o = v as Record<string, unknown>;
+      let out = '{';
+      let first = true;
+      for (const k of sortedKeys(o)) {
+        const x = o[k];
+        if (x === undefined) continue;
+        out += `${first ? '' : ','}${JSON.stringify(k)}:${writePlain(x)}`;
+        first = false;
+      }
+      return out + '}';
+    }
+    default:
+      throw NOT_PLAIN;
+  }
+}
+
+const isArrayIndex = (k: string): boolean => {
+  const c = k.charCodeAt(0);
+  return c >= 48 && c <= 57 && /^(?:0|[1-9][0-9]*)$/.test(k) && Number(k) < 4294967295;
+};
+
+/**
+ * The keys in the order an object built from its sorted entries lists them (the general
+ * algorithm's order): array indexes first, ascending — `Object.keys` already lists them so —
+ * then the other keys sorted.
+ */
+function sortedKeys(o: Record<string, unknown>): string[] {
+  const keys = Object.keys(o);
+  let i = 0;
+  while (i < keys.length && isArrayIndex(keys[i]!)) i++;
+  if (i === 0) return keys.sort();
+  return [...keys.slice(0, i), ...keys.slice(i).sort()];
+}
+
+/** Equal as JSON, for plain values; throws NOT_PLAIN for anything else. */
+function plainEqual(a: unknown, b: unknown): boolean {
+  if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null) {
+    requirePlain(a);
+    requirePlain(b);
+    return a === b;
+  }
+  const arrayA = Array.isArray(a);
+  if (arrayA !== Array.isArray(b)) {
+    requirePlain(a);
+    requirePlain(b);
+    return false;
+  }
+  if (arrayA) {
+    const x = a as unknown[];
+    const y = b as unknown[];
+    if (Object.getPrototypeOf(x) !== Array.prototype || Object.getPrototypeOf(y) !== Array.prototype)
+      throw NOT_PLAIN;
+    if (x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) {
+      if (!(i in x) || !(i in y)) throw NOT_PLAIN;
+      if (!plainEqual(x[i], y[i])) return false;
+    }
+    return true;
+  }
+  if (!isPlainProto(a) || !isPlainProto(b)) throw NOT_PLAIN;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let n = 0;
+  for (const k of Object.keys(x)) {
+    const v = x[k];
+    if (v === undefined) continue;
+    n++;
+    if (!Object.hasOwn(y, k) || y[k] === undefined || !plainEqual(v, y[k])) {
+      requirePlain(v);
+      return false;
+    }
+  }
+  let m = 0;
+  for (const k of Object.keys(y)) {
+    const v = y[k];
+    if (typeof v === 'function' || typeof v === 'symbol') throw NOT_PLAIN;
+    if (v !== undefined) m++;
+  }
+  return n === m;
+}
+
+/** Throws NOT_PLAIN for a value whose JSON is not simply itself (or that JSON cannot write). */
+function requirePlain(x: unknown): void {
+  switch (typeof x) {
+    case 'function':
+    case 'symbol':
+    case 'bigint':
+    case 'undefined':
+      throw NOT_PLAIN;
+    case 'number':
+      if (!Number.isFinite(x)) throw NOT_PLAIN;
+      return;
+    case 'object':
+      if (x !== null && !Array.isArray(x) && !isPlainProto(x)) throw NOT_PLAIN;
+      return;
+    default:
+      return;
+  }
 }
 
 /** The `meshwright.io/desired-hash` of a desired object: 16 hex digits of the SHA-256 of its stable JSON. */
@@ -237,8 +378,14 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** Equal as JSON (`undefined` keys ignored, key order ignored). */
-export const jsonEqual = (a: unknown, b: unknown): boolean =>
-  isDeepStrictEqual(JSON.parse(stableJson(a ?? null)), JSON.parse(stableJson(b ?? null)));
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  try {
+    return plainEqual(a ?? null, b ?? null);
+  } catch (e) {
+    if (e !== NOT_PLAIN) throw e;
+    return isDeepStrictEqual(JSON.parse(stableJson(a ?? null)), JSON.parse(stableJson(b ?? null)));
+  }
+}
 
 /** A `parse` from a zod schema: issues become one `InvalidSpecError` naming each field; `narrow` then narrows the result. */
 export function zodParser<T, R = T>(
@@ -353,8 +500,9 @@ export function standardReconciler<CR extends KubeObject, O>(
     rv: string | undefined,
     status: object,
   ): Promise<boolean> => {
+    if (jsonEqual(raw.status, status)) return false;
     const what = stableJson(status);
-    if (jsonEqual(raw.status, status) || expected(key, '', rv ?? '', what)) return false;
+    if (expected(key, '', rv ?? '', what)) return false;
     const m = raw.metadata ?? {};
     await env.kube.patchStatus(
       {

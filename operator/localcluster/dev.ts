@@ -129,7 +129,11 @@ export async function runDev(options: DevOptions): Promise<DevCluster> {
     if (!registry.store.get('/namespaces', '', name))
       await applyObject(registry, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   }
-  for (const file of await yamlFiles(join(options.root, 'config', 'samples'))) {
+  // kustomization.yaml in config/samples is for `kubectl apply -k`, not a resource to apply.
+  const samples = (await yamlFiles(join(options.root, 'config', 'samples'))).filter(
+    (file) => !/(^|\/)kustomization\.ya?ml$/.test(file),
+  );
+  for (const file of samples) {
     for (const doc of await documents(file)) {
       try {
         log(`  ${await applyObject(registry, doc)}`);

@@ -31,24 +31,27 @@ describe('npm start', { skip: REAL && 'starts its own local cluster' }, () => {
       signal: abort.signal,
       log: (l) => lines.push(l),
     });
-    const out = lines.join('\n');
-    assert.doesNotMatch(out, /warning:/);
-    assert.match(out, new RegExp(`kubeconfig: ${cluster.kubeconfigPath}`));
-    assert.ok(out.includes(`kubectl --kubeconfig ${cluster.kubeconfigPath} get meshwright -A`), out);
-    assert.ok(existsSync(cluster.kubeconfigPath));
-    assert.match(cluster.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+    try {
+      const out = lines.join('\n');
+      assert.doesNotMatch(out, /warning:/);
+      assert.match(out, new RegExp(`kubeconfig: ${cluster.kubeconfigPath}`));
+      assert.ok(out.includes(`kubectl --kubeconfig ${cluster.kubeconfigPath} get meshwright -A`), out);
+      assert.ok(existsSync(cluster.kubeconfigPath));
+      assert.match(cluster.url, /^https:\/\/127\.0\.0\.1:\d+$/);
 
-    const reg = cluster.registry;
-    const tsplits = reg.resolve('mesh.meshwright.io', 'v1alpha1', 'trafficsplits');
-    assert.ok(tsplits, 'the TrafficSplit CRD is served');
-    const checkout = reg.get(tsplits, 'shop', 'checkout') as { spec: { targetRef: { name: string } } };
-    assert.equal(checkout.spec.targetRef.name, 'checkout');
-    const installations = reg.resolve('mesh.meshwright.io', 'v1alpha1', 'meshinstallations')!;
-    const mesh = reg.get(installations, '', 'default') as { metadata: { name: string } };
-    assert.equal(mesh.metadata.name, 'default');
-
-    abort.abort();
-    await stopped;
+      const reg = cluster.registry;
+      const tsplits = reg.resolve('mesh.meshwright.io', 'v1alpha1', 'trafficsplits');
+      assert.ok(tsplits, 'the TrafficSplit CRD is served');
+      const checkout = reg.get(tsplits, 'shop', 'checkout') as { spec: { targetRef: { name: string } } };
+      assert.equal(checkout.spec.targetRef.name, 'checkout');
+      const installations = reg.resolve('mesh.meshwright.io', 'v1alpha1', 'meshinstallations')!;
+      const mesh = reg.get(installations, '', 'default') as { metadata: { name: string } };
+      assert.equal(mesh.metadata.name, 'default');
+    } finally {
+      // Stopped whatever the assertions say: a server left running would keep this test file alive.
+      abort.abort();
+      await stopped;
+    }
     assert.ok(await refused(cluster.port), 'the port is closed after the signal');
   });
 });

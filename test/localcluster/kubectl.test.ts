@@ -66,7 +66,7 @@ before(async () => {
 
 after(async () => {
   if (!hasKubectl) return;
-  await kubectl('delete', '-f', 'config/samples/', '--ignore-not-found', '--wait=false');
+  await kubectl('delete', '-k', 'config/samples/', '--ignore-not-found', '--wait=false');
   for (const ns of createdNamespaces) await kubectl('delete', 'namespace', ns, '--wait=false');
   await h?.close();
   await rm(cacheDir, { recursive: true, force: true });
@@ -80,13 +80,13 @@ describe('kubectl', { skip: SKIP }, () => {
     assert.equal(waited.match(/condition met/g)?.length, CRD_NAMES.length, waited);
   });
 
-  it('applies config/samples/ once their namespace exists', async () => {
+  it('applies config/samples/ (kubectl apply -k) once their namespace exists', async () => {
     for (const ns of ['shop']) {
       const r = await kubectl('create', 'namespace', ns);
       if (r.code === 0) createdNamespaces.push(ns);
       else assert.match(r.stderr, /AlreadyExists/);
     }
-    const out = await ok('apply', '-f', 'config/samples/');
+    const out = await ok('apply', '-k', 'config/samples/');
     assert.match(out, /meshinstallation\.mesh\.meshwright\.io\/default (created|configured|unchanged)/);
     assert.match(out, /trafficsplit\.mesh\.meshwright\.io\/checkout (created|configured|unchanged)/);
     assert.match(out, /servicepolicy\.mesh\.meshwright\.io\/\S+ (created|configured|unchanged)/);

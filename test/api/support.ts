@@ -93,7 +93,8 @@ export async function invalidFixtures(): Promise<InvalidFixture[]> {
 export async function samples(): Promise<{ file: string; resource: Resource }[]> {
   const dir = join(ROOT, 'config', 'samples');
   const out: { file: string; resource: Resource }[] = [];
-  for (const file of (await readdir(dir)).filter((f) => f.endsWith('.yaml')).sort()) {
+  const resources = (await readdir(dir)).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml');
+  for (const file of resources.sort()) {
     for (const doc of parseAllDocuments(await readFile(join(dir, file), 'utf8'))) {
       out.push({ file, resource: doc.toJS() as Resource });
     }

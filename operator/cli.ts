@@ -1,11 +1,19 @@
 #!/usr/bin/env node
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { generate } from './generate/index.js';
 import { runDev as runLocalCluster } from './localcluster/dev.js';
 import { operatorOptions, startDevOperator, startOperator, UsageError } from './operator.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** The project root: the nearest folder above this file with a package.json (operator/.. from source, dist/.. when built). */
+function projectRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
+const ROOT = projectRoot();
 
 const USAGE = `usage: meshwright <command>
 
@@ -15,7 +23,7 @@ commands:
                          --leader-elect=false  --metrics-port N (8080)  --health-port N (8081)
                          --bind-address ADDR  --cert-manager-namespace NS (cert-manager)
                          --control-plane-image IMAGE --proxy-image IMAGE  --log-level LEVEL
-  generate [--check]   write crds/ from operator/api (--check: fail when they are stale)
+  generate [--check]   write crds/, docs/api.md, config/ and olm/ from the sources (--check: fail when stale)
   dev [--no-operator]  start the local Kubernetes API server with the CRDs and samples, and the
                        operator in-process against it (always the local cluster, never KUBECONFIG)
 `;

@@ -15,6 +15,16 @@ import {
   type ProxyCounts,
   type WebhookObservation,
 } from './status.js';
+export {
+  ConfigMaps,
+  Deployments,
+  Namespaces,
+  PodDisruptionBudgets,
+  Pods,
+  Secrets,
+  ServiceAccounts,
+  Services,
+} from '../runtime/resources.js';
 
 // ------------------------------------------------------------------------------ resource types
 
@@ -31,14 +41,6 @@ export const MeshInstallations = type(
   'meshinstallations',
   false,
 );
-export const Namespaces = type('v1', 'Namespace', 'namespaces', false);
-export const ServiceAccounts = type('v1', 'ServiceAccount', 'serviceaccounts', true);
-export const ConfigMaps = type('v1', 'ConfigMap', 'configmaps', true);
-export const Services = type('v1', 'Service', 'services', true);
-export const Secrets = type('v1', 'Secret', 'secrets', true);
-export const Pods = type('v1', 'Pod', 'pods', true);
-export const Deployments = type('apps/v1', 'Deployment', 'deployments', true);
-export const PodDisruptionBudgets = type('policy/v1', 'PodDisruptionBudget', 'poddisruptionbudgets', true);
 export const ClusterRoles = type('rbac.authorization.k8s.io/v1', 'ClusterRole', 'clusterroles', false);
 export const ClusterRoleBindings = type(
   'rbac.authorization.k8s.io/v1',

@@ -57,22 +57,13 @@ import {
 } from './status.js';
 import { validate } from './validate.js';
 
+export { NetworkPolicies, Services } from '../runtime/resources.js';
+import { NetworkPolicies, Services } from '../runtime/resources.js';
+
 export const ServicePolicies: ResourceType = {
   apiVersion: API_VERSION,
   kind: 'ServicePolicy',
   plural: 'servicepolicies',
-  namespaced: true,
-};
-export const Services: ResourceType = {
-  apiVersion: 'v1',
-  kind: 'Service',
-  plural: 'services',
-  namespaced: true,
-};
-export const NetworkPolicies: ResourceType = {
-  apiVersion: 'networking.k8s.io/v1',
-  kind: 'NetworkPolicy',
-  plural: 'networkpolicies',
   namespaced: true,
 };
 

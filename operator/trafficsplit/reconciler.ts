@@ -67,22 +67,13 @@ import {
   type Service,
 } from './observe.js';
 
+export { Deployments, Services } from '../runtime/resources.js';
+import { Deployments, Services } from '../runtime/resources.js';
+
 export const TrafficSplits: ResourceType = {
   apiVersion: API_VERSION,
   kind: 'TrafficSplit',
   plural: 'trafficsplits',
-  namespaced: true,
-};
-export const Services: ResourceType = {
-  apiVersion: 'v1',
-  kind: 'Service',
-  plural: 'services',
-  namespaced: true,
-};
-export const Deployments: ResourceType = {
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
-  plural: 'deployments',
   namespaced: true,
 };
 export const HTTPRoutes: ResourceType = {

@@ -18,6 +18,19 @@ export const OWNER_LABEL = 'meshwright.io/owner';
 export const OWNER_KIND_LABEL = 'meshwright.io/owner-kind';
 export const OWNER_KIND = 'ServicePolicy';
 
+/**
+ * On a ServicePolicy: the generation the control plane serves to the proxies, written by the
+ * control plane's leader once a configuration built from that generation is published. The
+ * operator reads it for `Programmed`; an annotation, because the status belongs to the operator.
+ */
+export const SERVED_GENERATION_ANNOTATION = 'meshwright.io/served-generation';
+
+/** The generation an object's `SERVED_GENERATION_ANNOTATION` names; undefined when absent or not a number. */
+export function servedGeneration(annotations: Record<string, string> | undefined): number | undefined {
+  const value = annotations?.[SERVED_GENERATION_ANNOTATION];
+  return value !== undefined && /^[0-9]+$/.test(value) ? Number(value) : undefined;
+}
+
 interface Named {
   metadata: { name: string };
 }

@@ -20,7 +20,7 @@ import {
 } from '../runtime/index.js';
 import { networkPolicy } from './desired.js';
 import { service, servicePolicy, type PolicyOverrides } from './fixtures.js';
-import { networkPolicyName } from './names.js';
+import { networkPolicyName, SERVED_GENERATION_ANNOTATION } from './names.js';
 import { BY_TARGET, NetworkPolicies, ServicePolicies, servicePolicyKind, Services } from './reconciler.js';
 
 interface Call {
@@ -83,9 +83,12 @@ beforeEach(() => {
 
 const put = (inf: Informer, obj: object): void =>
   void inf.store.put(keyOf(obj as KubeObject), obj as KubeObject);
-const policy = (o: PolicyOverrides = {}) => {
-  const p = servicePolicy(o);
-  put(policies, { ...p, metadata: { ...p.metadata, resourceVersion: '1' } });
+/** A cached policy; `served: false` leaves out the annotation the control plane writes once it serves the policy. */
+const policy = (o: PolicyOverrides & { served?: boolean } = {}) => {
+  const { served = true, ...overrides } = o;
+  const p = servicePolicy(overrides);
+  const annotations = served ? { [SERVED_GENERATION_ANNOTATION]: String(p.metadata.generation) } : {};
+  put(policies, { ...p, metadata: { ...p.metadata, annotations, resourceVersion: '1' } });
   return p;
 };
 const reconcile = (name = 'checkout') =>
@@ -117,6 +120,18 @@ const storedNetworkPolicy = (p = servicePolicy()) => {
 };
 
 describe('ServicePolicy reconciler (fake Kube)', () => {
+  it('applies the NetworkPolicy but is not Programmed while the control plane does not serve this generation', async () => {
+    policy({ served: false });
+    put(services, service());
+    await reconcile();
+    assert.deepEqual(writes(), [
+      'apply NetworkPolicy/meshwright-svcpol-checkout',
+      'status ServicePolicy/checkout',
+    ]);
+    assert.deepEqual(condition('Programmed'), ['False', 'NotServed']);
+    assert.deepEqual(condition('Ready'), ['False', 'NotServed']);
+  });
+
   it('applies the NetworkPolicy owned by the policy, then reports it Ready', async () => {
     policy();
     put(services, service());
@@ -225,8 +240,12 @@ describe('ServicePolicy reconciler (fake Kube)', () => {
     await reconcile();
     const status = statusWritten();
     kube.calls.length = 0;
-    const p = servicePolicy();
-    put(policies, { ...p, metadata: { ...p.metadata, resourceVersion: '2' }, status });
+    policy();
+    put(policies, {
+      ...policies.get('shop/checkout')!,
+      metadata: { ...policies.get('shop/checkout')!.metadata, resourceVersion: '2' },
+      status,
+    });
     put(networkPolicies, storedNetworkPolicy());
     await reconcile();
     assert.deepEqual(writes(), []);

@@ -28,6 +28,7 @@ import { API_VERSION, ServicePolicy as ServicePolicyKind } from '../api/index.js
 import {
   keyOf,
   onUpdate,
+  or,
   primaryChanged,
   setConditions,
   standardReconciler,
@@ -44,7 +45,7 @@ import {
   type StatusResult,
 } from '../runtime/index.js';
 import { auditSummary, project, type MeshInfo, type Projection, type Service } from './desired.js';
-import { OWNER_KIND, OWNER_KIND_LABEL, targetKey } from './names.js';
+import { OWNER_KIND, OWNER_KIND_LABEL, servedGeneration, targetKey } from './names.js';
 import { asServicePolicy, type ServicePolicy } from './policy.js';
 import {
   computeStatus,
@@ -157,6 +158,8 @@ export function servicePolicyKind(
         notes: o.projection?.notes ?? [],
         generatedResources: outcome.existing,
       };
+      const served = servedGeneration(policy.metadata.annotations);
+      if (served !== undefined) obs.servedGeneration = served;
       const np =
         o.projection && o.winner === undefined
           ? networkPolicyState(o.projection, applied(o.projection, outcome))
@@ -251,7 +254,15 @@ export function setupServicePolicyController(mgr: Manager, deps: ServicePolicyDe
       workers: deps.workers ?? 4,
       reconcile: standardReconciler(mgr, kind, policies),
     })
-    .for(policies, primaryChanged)
+    .for(
+      policies,
+      or(
+        primaryChanged,
+        onUpdate(
+          (a, b) => servedGeneration(a.metadata?.annotations) !== servedGeneration(b.metadata?.annotations),
+        ),
+      ),
+    )
     .owns(networkPolicies, { apiVersion: API_VERSION, kind: 'ServicePolicy' })
     .watches(
       services,

@@ -6,7 +6,6 @@ import { mesh, service, servicePolicy, type PolicyOverrides } from './fixtures.j
 import {
   computeStatus,
   conflictWinner,
-  L7_NOT_SERVED,
   networkPolicyState,
   targetState,
   type Observation,
@@ -35,6 +34,8 @@ const applied: Observation = {
       namespace: 'shop',
     },
   ],
+  // The fixture policy's generation: the control plane serves it.
+  servedGeneration: 1,
 };
 
 const observe = (o: Partial<Observation> = {}): Observation => ({ ...applied, ...o });
@@ -59,7 +60,7 @@ function expectCondition(
 }
 
 describe('computeStatus: the happy path', () => {
-  const conditions = conditionsOf(observe(), { generation: 4 });
+  const conditions = conditionsOf(observe({ servedGeneration: 4 }), { generation: 4 });
 
   it('sets the four conditions in order, all True', () => {
     assert.deepEqual([...conditions.keys()], ['Accepted', 'ResolvedRefs', 'Programmed', 'Ready']);
@@ -75,15 +76,26 @@ describe('computeStatus: the happy path', () => {
     expectCondition(conditions, 'Ready', 'True', 'Ready');
   });
 
-  it('says honestly that the L7 part is not served yet', () => {
-    assert.ok(conditions.get('Programmed')!.message.includes(L7_NOT_SERVED));
-    const served = conditionsOf(observe({ l7: 'the control plane serves the L7 part to 3 proxies' }));
-    assert.match(served.get('Programmed')!.message, /the control plane serves the L7 part to 3 proxies\.$/);
-    assert.ok(!served.get('Programmed')!.message.includes(L7_NOT_SERVED));
+  it('says the control plane serves the L7 part', () => {
+    assert.match(conditions.get('Programmed')!.message, /The control plane serves the L7 part/);
+  });
+
+  it('is not Programmed (NotServed) until the control plane serves this very generation', () => {
+    const never = conditionsOf(observe({ servedGeneration: undefined }), { generation: 4 });
+    expectCondition(never, 'Programmed', 'False', 'NotServed', /has not served generation 4 of this policy/);
+    expectCondition(never, 'Ready', 'False', 'NotServed');
+    assert.match(never.get('Programmed')!.message, /^NetworkPolicy meshwright-svcpol-checkout admits/);
+    const older = conditionsOf(observe({ servedGeneration: 3 }), { generation: 4 });
+    expectCondition(older, 'Programmed', 'False', 'NotServed', /\(it serves generation 3\)/);
+    const audit = conditionsOf(
+      observe({ servedGeneration: 3, networkPolicy: { state: 'AuditOnly', summary: 'would admit 1 peer' } }),
+      { generation: 4 },
+    );
+    expectCondition(audit, 'Programmed', 'False', 'NotServed', /^enforcement is Audit/);
   });
 
   it('stamps observedGeneration on the status and every condition, and lists generated resources', () => {
-    const status = computeStatus(servicePolicy({ generation: 4 }), observe(), T0);
+    const status = computeStatus(servicePolicy({ generation: 4 }), observe({ servedGeneration: 4 }), T0);
     assert.equal(status.observedGeneration, 4);
     assert.ok(status.conditions!.every((c) => c.observedGeneration === 4));
     assert.deepEqual(status.generatedResources, applied.generatedResources);
@@ -215,7 +227,7 @@ describe('computeStatus: Programmed', () => {
     const conditions = conditionsOf(observe({ notes: ['Deny rule "no-admin" applies at L7 only'] }));
     assert.match(
       conditions.get('Programmed')!.message,
-      /admits 1 peer on 8080\/TCP\. Deny rule "no-admin" applies at L7 only\. The L7 part/,
+      /admits 1 peer on 8080\/TCP\. Deny rule "no-admin" applies at L7 only\. The control plane serves the L7 part/,
     );
   });
 });
@@ -225,7 +237,7 @@ describe('computeStatus: transitions', () => {
     const first = computeStatus(servicePolicy(), observe(), T0);
     const again = computeStatus(
       servicePolicy({ status: first, generation: 2 }),
-      observe({ networkPolicy: { state: 'Disabled' } }),
+      observe({ networkPolicy: { state: 'Disabled' }, servedGeneration: 2 }),
       T1,
     );
     const programmed = again.conditions!.find((c) => c.type === 'Programmed')!;

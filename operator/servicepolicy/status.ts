@@ -6,7 +6,7 @@
  * | -------------- | ------------------------------------ | ------------------------------------------------------- |
  * | `Accepted`     | `Accepted` (message lists warnings)  | `Conflicted` (an older policy governs the Service), `InvalidSpec` |
  * | `ResolvedRefs` | `ResolvedRefs`                       | `TargetNotFound`, `NoSelector`                          |
- * | `Programmed`   | `NetworkPolicyApplied`, `NetworkPolicyDisabled`, `NetworkPolicyNotNeeded`, `AuditOnly` | `Pending`, or the reason of the `Accepted`/`ResolvedRefs` condition that blocks it |
+ * | `Programmed`   | `NetworkPolicyApplied`, `NetworkPolicyDisabled`, `NetworkPolicyNotNeeded`, `AuditOnly` (and the control plane serves this generation) | `Pending`, `NotServed`, or the reason of the `Accepted`/`ResolvedRefs` condition that blocks it |
  * | `Ready`        | `Ready`                              | the reason of the first condition above that is not True |
  */
 import type { ServicePolicyStatus } from '../api/index.js';
@@ -40,15 +40,9 @@ export const Reason = {
   NetworkPolicyNotNeeded: 'NetworkPolicyNotNeeded',
   AuditOnly: 'AuditOnly',
   Pending: 'Pending',
+  NotServed: 'NotServed',
   Ready: 'Ready',
 } as const;
-
-/**
- * Where the L7 part stands (methods, paths, Deny rules, resilience), said in every `Programmed`
- * message until the control plane serves policies to the proxies and the reconciler reports it.
- */
-export const L7_NOT_SERVED =
-  'The L7 part (methods, paths, Deny rules, resilience) is not in force yet: no Meshwright control plane serves ServicePolicies to the proxies in this release';
 
 export interface GeneratedResource {
   apiVersion: string;
@@ -83,8 +77,11 @@ export interface Observation {
   networkPolicy?: NetworkPolicyState;
   /** The objects that exist for this policy now (the NetworkPolicy, when there is one). */
   generatedResources?: readonly GeneratedResource[];
-  /** Where the L7 part stands; `L7_NOT_SERVED` until a control plane serves it. */
-  l7?: string;
+  /**
+   * The generation of this policy the control plane has put into the configuration it serves to the
+   * proxies (the `meshwright.io/served-generation` annotation its leader writes); absent while none.
+   */
+  servedGeneration?: number;
 }
 
 /** The state of the target Service for `Observation.target`. */
@@ -135,7 +132,7 @@ export function computeStatus(policy: ServicePolicy, obs: Observation, now: Date
 
   const accepted = acceptedCondition(policy, obs);
   const resolved = resolvedRefsCondition(policy, obs);
-  const programmed = programmedCondition(obs, [accepted, resolved]);
+  const programmed = programmedCondition(obs, generation, [accepted, resolved]);
   const ready = readyCondition([accepted, resolved, programmed]);
 
   return {
@@ -203,9 +200,12 @@ function resolvedRefsCondition(policy: ServicePolicy, obs: Observation): Cond {
   }
 }
 
-function programmedCondition(obs: Observation, prerequisites: readonly Cond[]): Cond {
+function programmedCondition(
+  obs: Observation,
+  generation: number | undefined,
+  prerequisites: readonly Cond[],
+): Cond {
   const type = ConditionType.Programmed;
-  const l7 = obs.l7 ?? L7_NOT_SERVED;
   const blocker = prerequisites.find((c) => c.status !== 'True');
   if (blocker) {
     return {
@@ -216,11 +216,24 @@ function programmedCondition(obs: Observation, prerequisites: readonly Cond[]): 
     };
   }
   const notes = obs.notes ?? [];
-  const done = (reason: string, what: string): Cond => ({
+  // The L7 part (methods, paths, Deny rules, resilience) is in force only once the control plane
+  // serves this very generation; until then the NetworkPolicy alone is not the whole policy.
+  const served = generation === undefined || obs.servedGeneration === generation;
+  const l7 = served
+    ? 'The control plane serves the L7 part (access rules, resilience) to the proxies'
+    : undefined;
+  const done = (reason: string, what: string): Cond =>
+    served ? { type, status: 'True', reason, message: sentences([what, ...notes, l7!]) } : notServed(what);
+  const notServed = (what: string): Cond => ({
     type,
-    status: 'True',
-    reason,
-    message: sentences([what, ...notes, l7]),
+    status: 'False',
+    reason: Reason.NotServed,
+    message: sentences([
+      what,
+      `the control plane has not served generation ${generation} of this policy to the proxies yet` +
+        (obs.servedGeneration === undefined ? '' : ` (it serves generation ${obs.servedGeneration})`) +
+        `: is the MeshInstallation's control plane running? (kubectl get meshinstallations)`,
+    ]),
   });
   const np = obs.networkPolicy;
   switch (np?.state) {
@@ -242,14 +255,13 @@ function programmedCondition(obs: Observation, prerequisites: readonly Cond[]): 
       );
     case 'NotNeeded':
       return done(Reason.NetworkPolicyNotNeeded, np.message);
-    case 'AuditOnly':
+    case 'AuditOnly': {
       // The summary already carries the notes.
-      return {
-        type,
-        status: 'True',
-        reason: Reason.AuditOnly,
-        message: sentences([`enforcement is Audit: no NetworkPolicy is applied; it ${np.summary}`, l7]),
-      };
+      const what = `enforcement is Audit: no NetworkPolicy is applied; it ${np.summary}`;
+      return served
+        ? { type, status: 'True', reason: Reason.AuditOnly, message: sentences([what, l7!]) }
+        : notServed(what);
+    }
   }
 }
 

@@ -16,7 +16,7 @@ import {
   type Kube,
   type KubeObject,
 } from '../../operator/runtime/index.js';
-import { networkPolicyName } from '../../operator/servicepolicy/names.js';
+import { networkPolicyName, SERVED_GENERATION_ANNOTATION } from '../../operator/servicepolicy/names.js';
 import { ServicePolicies, setupServicePolicyController } from '../../operator/servicepolicy/reconciler.js';
 import type { Controller } from '../../operator/runtime/index.js';
 import { REAL, setup, waitFor, type Env } from '../runtime/support.js';
@@ -100,6 +100,17 @@ const waitCondition = (name: string, type: string, status: string, reason?: stri
     `${name}: ${type}=${status}${reason ? ` (${reason})` : ''}`,
   );
 
+/**
+ * Marks the current generation of policy `name` served, as the control plane's leader does once the
+ * configuration it serves includes it (test/controlplane runs the real one): `Programmed` waits for it.
+ */
+async function serve(name: string): Promise<void> {
+  const p = await kube.get<PolicyJson>(policyRef(name));
+  await kube.mergePatch(policyRef(name), {
+    metadata: { annotations: { [SERVED_GENERATION_ANNOTATION]: String(p.metadata!.generation) } },
+  });
+}
+
 before(async () => {
   env = await setup();
   kube = env.kube();
@@ -144,6 +155,8 @@ describe('ServicePolicy controller', () => {
         ports: [{ port: 8080, protocol: 'TCP' }],
       },
     ]);
+    await waitCondition('checkout', 'Programmed', 'False', 'NotServed');
+    await serve('checkout');
     await waitCondition('checkout', 'Ready', 'True', 'Ready');
     const status = (await kube.get<PolicyJson>(policyRef('checkout'))).status!;
     assert.deepEqual(
@@ -187,6 +200,7 @@ describe('ServicePolicy controller', () => {
     assert.ok(await gone('orders-b'), 'a conflicted policy generates nothing');
 
     await kube.delete(policyRef('orders-a'));
+    await serve('orders-b');
     await waitCondition('orders-b', 'Ready', 'True');
     await waitFor(() => getNp('orders-b'), 10_000, 'the second NetworkPolicy');
     await waitFor(() => gone('orders-a'), 10_000, 'the first NetworkPolicy to be collected');
@@ -200,12 +214,14 @@ describe('ServicePolicy controller', () => {
       spec: { access: { networkPolicy: { mode: 'Disabled' } } },
     });
     await waitFor(() => gone('payments'), 10_000, 'the NetworkPolicy to be removed');
+    await serve('payments');
     await waitCondition('payments', 'Programmed', 'True', 'NetworkPolicyDisabled');
   });
 
   it('Audit applies no NetworkPolicy and says what it would in an Event', async () => {
     await kube.create(service('audit'));
     await kube.create(policy('audit', 'audit', { enforcement: 'Audit' }));
+    await serve('audit');
     await waitCondition('audit', 'Programmed', 'True', 'AuditOnly');
     assert.ok(await gone('audit'));
     const events = { apiVersion: 'events.k8s.io/v1', kind: 'Event', plural: 'events', namespaced: true };

@@ -4,7 +4,7 @@
  * them. One place, so a writer and a reader cannot drift. (xDS resource names live in `xds/names.ts`.)
  */
 import { INJECTION_LABEL } from '../api/meshinstallation.js';
-import { INJECT_DISABLED, LABELS } from '../meshinstallation/names.js';
+import { INJECT_DISABLED, LABELS, spiffeId } from '../meshinstallation/names.js';
 import { SERVICE_ACCOUNT_LABEL } from '../servicepolicy/names.js';
 import { childName } from '../runtime/names.js';
 
@@ -43,8 +43,7 @@ export const identityCertificateName = (serviceAccount: string): string =>
   childName('meshwright-identity', serviceAccount);
 
 /** The SPIFFE ID of a workload: `spiffe://<trustDomain>/ns/<namespace>/sa/<serviceAccount>`. */
-export const spiffeId = (trustDomain: string, namespace: string, serviceAccount: string): string =>
-  `spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
+export { spiffeId };
 
 /** Parses a SPIFFE workload ID; undefined for anything else. */
 export function parseSpiffeId(

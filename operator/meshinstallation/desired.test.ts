@@ -197,7 +197,7 @@ describe('desiredChildren', () => {
 });
 
 describe('RBAC', () => {
-  it('grants the control plane exactly what it needs, and nothing on secrets, leases or wildcards', () => {
+  it('grants the control plane exactly what it needs, and nothing on secrets or wildcards', () => {
     const role: V1ClusterRole = clusterRole(meshInstallation());
     const grants = role.rules!.flatMap((r) =>
       r.apiGroups!.flatMap((g) => r.resources!.flatMap((res) => r.verbs.map((v) => `${g}/${res}:${v}`))),
@@ -208,20 +208,23 @@ describe('RBAC', () => {
       [
         ...read('/namespaces'),
         ...read('/pods'),
+        ...read('/serviceaccounts'),
         ...read('/services'),
         ...read('discovery.k8s.io/endpointslices'),
         ...read('mesh.meshwright.io/servicepolicies'),
+        'mesh.meshwright.io/servicepolicies:patch',
         ...read('mesh.meshwright.io/trafficsplits'),
-        ...['create', 'delete', 'get', 'list', 'update', 'watch'].map(
+        ...['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'].map(
           (v) => `cert-manager.io/certificates:${v}`,
         ),
+        ...['create', 'get', 'update'].map((v) => `coordination.k8s.io/leases:${v}`),
         '/events:create',
         '/events:patch',
         'events.k8s.io/events:create',
         'events.k8s.io/events:patch',
       ].sort(),
     );
-    assert.ok(!grants.some((g) => g.includes('*') || g.includes('secrets') || g.includes('leases')));
+    assert.ok(!grants.some((g) => g.includes('*') || g.includes('secrets')));
   });
 
   it('binds the ClusterRole to the control plane’s ServiceAccount in its namespace', () => {
@@ -242,7 +245,7 @@ describe('mesh ConfigMap', () => {
   interface MeshConfig {
     trustDomain: string;
     meshVersion: string;
-    controlPlane: { xdsAddress: string };
+    controlPlane: { xdsAddress: string; xdsPlaintextAddress: string };
     mtls: Record<string, unknown>;
     dataPlane: Record<string, unknown> & { proxy: Record<string, unknown> };
     observability: Record<string, unknown>;
@@ -269,7 +272,11 @@ describe('mesh ConfigMap', () => {
         resources: { requests: { cpu: '10m', memory: '40Mi' }, limits: { memory: '256Mi' } },
       },
     });
-    assert.equal(c.controlPlane.xdsAddress, 'meshwright-default-control-plane.meshwright-system.svc:15010');
+    assert.equal(c.controlPlane.xdsAddress, 'meshwright-default-control-plane.meshwright-system.svc:15012');
+    assert.equal(
+      c.controlPlane.xdsPlaintextAddress,
+      'meshwright-default-control-plane.meshwright-system.svc:15010',
+    );
     assert.deepEqual(c.observability, {
       metrics: { enabled: true, port: 15090, scrapeAnnotations: true },
       accessLogs: { enabled: false, format: 'JSON' },
@@ -372,12 +379,13 @@ describe('control-plane Deployment', () => {
     });
   });
 
-  it('exposes xDS 15010, webhook 15017, metrics 15014 and probes the health port', () => {
+  it('exposes xDS 15012 (mTLS) and 15010 (plaintext), webhook 15017, metrics 15014 and probes the health port', () => {
     const c = container(controlPlaneDeployment(meshInstallation()));
     assert.deepEqual(
       c.ports!.map((p) => [p.name, p.containerPort]),
       [
-        ['xds', 15010],
+        ['xds', 15012],
+        ['xds-plaintext', 15010],
         ['webhook', 15017],
         ['metrics', 15014],
         ['health', 15021],
@@ -465,7 +473,8 @@ describe('Service and PodDisruptionBudget', () => {
     assert.deepEqual(
       svc.spec!.ports!.map((p) => [p.name, p.port, p.targetPort]),
       [
-        ['xds', 15010, 'xds'],
+        ['xds', 15012, 'xds'],
+        ['xds-plaintext', 15010, 'xds-plaintext'],
         ['webhook', 15017, 'webhook'],
         ['metrics', 15014, 'metrics'],
       ],

@@ -212,14 +212,20 @@ const READ: string[] = ['get', 'list', 'watch'];
  * event recorder needs to count a repeated event instead of creating a new one.
  */
 export const CONTROL_PLANE_RULES: readonly V1PolicyRule[] = [
-  { apiGroups: [''], resources: ['namespaces', 'pods', 'services'], verbs: READ },
+  // what the xDS configuration is built from; service accounts and pods for workload identities
+  { apiGroups: [''], resources: ['namespaces', 'pods', 'serviceaccounts', 'services'], verbs: READ },
   { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: READ },
-  { apiGroups: ['mesh.meshwright.io'], resources: ['servicepolicies', 'trafficsplits'], verbs: READ },
+  { apiGroups: ['mesh.meshwright.io'], resources: ['trafficsplits'], verbs: READ },
+  // patch: the served-generation annotation the operator's Programmed condition waits for
+  { apiGroups: ['mesh.meshwright.io'], resources: ['servicepolicies'], verbs: [...READ, 'patch'] },
+  // one Certificate per ServiceAccount of meshed pods (server-side apply is a patch)
   {
     apiGroups: ['cert-manager.io'],
     resources: ['certificates'],
-    verbs: ['create', 'delete', 'get', 'list', 'update', 'watch'],
+    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
   },
+  // leader election of the replicas (only the leader writes; every replica serves)
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create', 'get', 'update'] },
   { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
 ];
 
@@ -259,6 +265,8 @@ export function meshConfigData(mi: NamedMeshInstallation, deps: DesiredDeps = {}
       namespace: spec.namespace,
       service: names.controlPlane(mi),
       xdsAddress: names.xdsAddress(mi),
+      xdsPlaintextAddress: names.xdsPlaintextAddress(mi),
+      image: images(mi, deps).controlPlane,
       ports: { ...names.PORTS },
     },
     mtls: {
@@ -391,6 +399,11 @@ export function controlPlaneDeployment(
               ],
               ports: [
                 { name: names.PORT_NAMES.xds, containerPort: names.PORTS.xds, protocol: 'TCP' },
+                {
+                  name: names.PORT_NAMES.xdsPlaintext,
+                  containerPort: names.PORTS.xdsPlaintext,
+                  protocol: 'TCP',
+                },
                 { name: names.PORT_NAMES.webhook, containerPort: names.PORTS.webhook, protocol: 'TCP' },
                 { name: names.PORT_NAMES.metrics, containerPort: names.PORTS.metrics, protocol: 'TCP' },
                 { name: names.PORT_NAMES.health, containerPort: names.PORTS.health, protocol: 'TCP' },
@@ -447,6 +460,13 @@ export function controlPlaneService(mi: NamedMeshInstallation): Desired<V1Servic
           name: names.PORT_NAMES.xds,
           port: names.PORTS.xds,
           targetPort: names.PORT_NAMES.xds,
+          protocol: 'TCP',
+          appProtocol: 'grpc',
+        },
+        {
+          name: names.PORT_NAMES.xdsPlaintext,
+          port: names.PORTS.xdsPlaintext,
+          targetPort: names.PORT_NAMES.xdsPlaintext,
           protocol: 'TCP',
           appProtocol: 'grpc',
         },

@@ -40,8 +40,13 @@ export const APP_NAME = 'meshwright';
 
 /** Ports of the control plane (Istio's numbering: istiod serves xDS on 15010/15012, webhooks on 15017, metrics on 15014). */
 export const PORTS = {
-  /** xDS (ADS over gRPC, TLS with the serving certificate). */
-  xds: 15010,
+  /** xDS (ADS over gRPC) with mutual TLS: the serving certificate, clients by their workload certificate (Envoy sidecars). */
+  xds: 15012,
+  /**
+   * xDS without TLS, for proxyless gRPC applications: `@grpc/grpc-js-xds` reaches its xDS server
+   * only with `insecure` (or `google_default`) channel credentials.
+   */
+  xdsPlaintext: 15010,
   /** The sidecar-injection webhook (HTTPS). */
   webhook: 15017,
   /** Prometheus metrics (`/metrics`, plain HTTP). */
@@ -51,7 +56,13 @@ export const PORTS = {
 } as const;
 
 /** Container and Service port names (≤ 15 characters, IANA_SVC_NAME). */
-export const PORT_NAMES = { xds: 'xds', webhook: 'webhook', metrics: 'metrics', health: 'health' } as const;
+export const PORT_NAMES = {
+  xds: 'xds',
+  xdsPlaintext: 'xds-plaintext',
+  webhook: 'webhook',
+  metrics: 'metrics',
+  health: 'health',
+} as const;
 
 /** The path the API server calls the injector on. */
 export const INJECT_PATH = '/inject';
@@ -197,9 +208,13 @@ export function controlPlaneDnsNames(mi: NamedMeshInstallation): string[] {
   return [`${svc}.${ns}.svc`, `${svc}.${ns}.svc.cluster.local`];
 }
 
-/** The xDS address the proxies dial. */
+/** The xDS address Envoy sidecars dial (mutual TLS). */
 export const xdsAddress = (mi: NamedMeshInstallation): string =>
   `${controlPlane(mi)}.${mi.spec.namespace}.svc:${PORTS.xds}`;
+
+/** The xDS address proxyless gRPC applications dial (no TLS: see `PORTS.xdsPlaintext`). */
+export const xdsPlaintextAddress = (mi: NamedMeshInstallation): string =>
+  `${controlPlane(mi)}.${mi.spec.namespace}.svc:${PORTS.xdsPlaintext}`;
 
 /** The SPIFFE identity of a service account in the mesh. */
 export const spiffeId = (trustDomain: string, namespace: string, serviceAccount: string): string =>

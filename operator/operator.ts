@@ -36,6 +36,9 @@ import type { NamedMeshInstallation } from './meshinstallation/names.js';
 import { setupServicePolicyController } from './servicepolicy/reconciler.js';
 import { setupTrafficSplitController } from './trafficsplit/reconciler.js';
 import { printConditionTransitions, simulateClusterControllers } from './localcluster/dev.js';
+import { bool, flags, port, UsageError } from './flags.js';
+
+export { UsageError };
 
 export const LEASE_NAME = 'meshwright-operator';
 export const DEFAULT_OPERATOR_NAMESPACE = 'meshwright-system';
@@ -54,38 +57,6 @@ export interface OperatorOptions {
   image?: { controlPlane: string; proxy: string };
   logLevel?: string;
   logger?: Logger;
-}
-
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
-const port = (value: string | undefined, fallback: number | false, what: string): number | false => {
-  if (value === undefined || value === '') return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < -1 || n > 65535) throw new UsageError(`${what}: not a port: ${value}`);
-  return n === -1 ? false : n;
-};
-
-const bool = (value: string | undefined, fallback: boolean, what: string): boolean => {
-  if (value === undefined || value === '') return fallback;
-  if (/^(true|1|yes)$/i.test(value)) return true;
-  if (/^(false|0|no)$/i.test(value)) return false;
-  throw new UsageError(`${what}: not a boolean: ${value}`);
-};
-
-/** `--name value`, `--name=value`, or a bare `--name` (= 'true'). */
-function flags(args: readonly string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (!a.startsWith('--')) throw new UsageError(`unexpected argument: ${a}`);
-    const eq = a.indexOf('=');
-    if (eq > 0) out.set(a.slice(2, eq), a.slice(eq + 1));
-    else if (args[i + 1] !== undefined && !args[i + 1]!.startsWith('--')) out.set(a.slice(2), args[++i]!);
-    else out.set(a.slice(2), 'true');
-  }
-  return out;
 }
 
 const KNOWN = new Set([

@@ -63,6 +63,8 @@ export interface ManagerOptions {
   eventSource?: string;
   /** Collect process metrics (CPU, memory, event loop) too. Default false. */
   processMetrics?: boolean;
+  /** What else `/readyz` waits for besides synced caches (e.g. the control plane's first xDS build). */
+  readiness?: () => boolean;
 }
 
 export class LeaderElectionLostError extends Error {
@@ -141,9 +143,9 @@ export class Manager {
     return this.leading;
   }
 
-  /** Ready: every informer has synced. */
+  /** Ready: every informer has synced (and `readiness`, when given, holds). */
   ready(): boolean {
-    return this.informers.hasSynced();
+    return this.informers.hasSynced() && (this.o.readiness?.() ?? true);
   }
 
   /**

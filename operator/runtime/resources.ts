@@ -17,3 +17,4 @@ export const Pods = type('v1', 'Pod', 'pods', true);
 export const Deployments = type('apps/v1', 'Deployment', 'deployments', true);
 export const NetworkPolicies = type('networking.k8s.io/v1', 'NetworkPolicy', 'networkpolicies', true);
 export const PodDisruptionBudgets = type('policy/v1', 'PodDisruptionBudget', 'poddisruptionbudgets', true);
+export const EndpointSlices = type('discovery.k8s.io/v1', 'EndpointSlice', 'endpointslices', true);

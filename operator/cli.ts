@@ -5,6 +5,10 @@ import { dirname, join } from 'node:path';
 import { generate } from './generate/index.js';
 import { runDev as runLocalCluster } from './localcluster/dev.js';
 import { operatorOptions, startDevOperator, startOperator, UsageError } from './operator.js';
+import { controlPlaneOptions, startControlPlane } from './controlplane/controlplane.js';
+import { MeshConfigError } from './controlplane/meshconfig.js';
+import { CaptureOptionsError } from './controlplane/injector/capture.js';
+import { runCapture } from './controlplane/injector/run-capture.js';
 
 /** The project root: the nearest folder above this file with a package.json (operator/.. from source, dist/.. when built). */
 function projectRoot(): string {
@@ -23,6 +27,15 @@ commands:
                          --leader-elect=false  --metrics-port N (8080)  --health-port N (8081)
                          --bind-address ADDR  --cert-manager-namespace NS (cert-manager)
                          --control-plane-image IMAGE --proxy-image IMAGE  --log-level LEVEL
+  control-plane [flags]
+                       run the mesh control plane (xDS server, injection webhook, workload
+                       identities) as a MeshInstallation deploys it; flags:
+                         --config PATH (/etc/meshwright/mesh.yaml)  --tls-dir DIR (/var/run/meshwright/tls)
+                         --kubeconfig PATH  --namespace NS  --leader-elect=false  --bind-address ADDR
+                         --xds-port N (15012)  --xds-plaintext-port N (15010)  --webhook-port N (15017)
+                         --metrics-port N (15014)  --health-port N (15021)  --cluster-domain D  --log-level L
+  capture [flags]      (the sidecar's init container) redirect the pod's traffic to the proxy with
+                       iptables-restore; --dry-run prints the rules
   generate [--check]   write crds/, docs/api.md, config/ and olm/ from the sources (--check: fail when stale)
   dev [--no-operator]  start the local Kubernetes API server with the CRDs and samples, and the
                        operator in-process against it (always the local cluster, never KUBECONFIG)
@@ -51,6 +64,20 @@ async function runOperator(args: string[]): Promise<number> {
     return 2;
   }
   await startOperator(options).done;
+  return 0;
+}
+
+async function runControlPlane(args: string[]): Promise<number> {
+  let options;
+  try {
+    options = await controlPlaneOptions(args);
+  } catch (e) {
+    if (!(e instanceof UsageError || e instanceof MeshConfigError)) throw e;
+    process.stderr.write(`${e.message}\n\n${USAGE}`);
+    return 2;
+  }
+  const controlPlane = await startControlPlane(options);
+  await controlPlane.done;
   return 0;
 }
 
@@ -119,6 +146,16 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'operator':
       return runOperator(args);
+    case 'control-plane':
+      return runControlPlane(args);
+    case 'capture':
+      try {
+        return await runCapture(args, (line) => console.log(line));
+      } catch (e) {
+        if (!(e instanceof CaptureOptionsError)) throw e;
+        process.stderr.write(`${e.message}\n`);
+        return 2;
+      }
     case 'generate':
       return runGenerate(args);
     case 'dev':

@@ -37,6 +37,7 @@ import { setupServicePolicyController } from './servicepolicy/reconciler.js';
 import { setupTrafficSplitController } from './trafficsplit/reconciler.js';
 import { printConditionTransitions, simulateClusterControllers } from './localcluster/dev.js';
 import { bool, flags, port, UsageError } from './flags.js';
+import { runDevControlPlane } from './controlplane/dev.js';
 
 export { UsageError };
 
@@ -203,6 +204,14 @@ export function startDevOperator(o: DevOperatorOptions): { operator: OperatorHan
   const loops = [
     printConditionTransitions({ kube: kube(), log: o.log, signal: inner.signal }),
     simulateClusterControllers({ kube: kube(), log: o.log, signal: inner.signal }),
+    runDevControlPlane({
+      kube: kube(),
+      log: o.log,
+      signal: inner.signal,
+      logger: createLogger({ level: process.env.LOG_LEVEL ?? 'warn', base: { component: 'control-plane' } }),
+    }).catch((e: unknown) =>
+      o.log(`the control plane stopped: ${e instanceof Error ? e.message : String(e)}`),
+    ),
   ];
   const operator = startOperator(
     {

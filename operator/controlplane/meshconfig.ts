@@ -11,7 +11,7 @@
  */
 import { z } from 'zod';
 import { parse } from 'yaml';
-import { duration, logLevel, quantity } from '../api/common.js';
+import { duration, labelSelector, logLevel, quantity } from '../api/common.js';
 import { meshInstallationSpec } from '../api/meshinstallation.js';
 import type { MeshSettings } from './xds/snapshot.js';
 
@@ -63,6 +63,11 @@ export const meshConfigSchema = z.object({
   dataPlane: z.object({
     mode: dataPlaneSpec.mode.unwrap(),
     defaultInboundPolicy: dataPlaneSpec.defaultInboundPolicy.unwrap(),
+    /**
+     * The member namespaces (the injection webhook's selector). Optional until the operator writes
+     * it; without it every namespace counts as a member.
+     */
+    namespaceSelector: labelSelector('The member namespaces').optional(),
     proxy: z.object({ image: name, logLevel, resources }),
   }),
   observability: z.object({

@@ -281,6 +281,7 @@ export function meshConfigData(mi: NamedMeshInstallation, deps: DesiredDeps = {}
     dataPlane: {
       mode: spec.dataPlane.mode,
       defaultInboundPolicy: spec.dataPlane.defaultInboundPolicy,
+      namespaceSelector: spec.dataPlane.namespaceSelector,
       proxy: {
         image: images(mi, deps).proxy,
         logLevel: spec.dataPlane.proxy.logLevel,

@@ -1,3 +1,4 @@
+export * from './envoy.js';
 export * from './names.js';
 export * from './protos.js';
 export { rbacFilters, type HttpFilter, type RbacContext } from './rbac.js';

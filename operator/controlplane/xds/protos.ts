@@ -35,6 +35,11 @@ export const TYPE = {
   localRateLimit: `${TYPE_URL_PREFIX}envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit`,
   upstreamTlsContext: `${TYPE_URL_PREFIX}envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext`,
   downstreamTlsContext: `${TYPE_URL_PREFIX}envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext`,
+  tcpProxy: `${TYPE_URL_PREFIX}envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy`,
+  networkRbac: `${TYPE_URL_PREFIX}envoy.extensions.filters.network.rbac.v3.RBAC`,
+  originalDst: `${TYPE_URL_PREFIX}envoy.extensions.filters.listener.original_dst.v3.OriginalDst`,
+  tlsInspector: `${TYPE_URL_PREFIX}envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector`,
+  httpProtocolOptions: `${TYPE_URL_PREFIX}envoy.extensions.upstreams.http.v3.HttpProtocolOptions`,
 } as const;
 
 export type ResourceTypeUrl =
@@ -55,6 +60,12 @@ const PROTO_FILES = [
   'envoy/extensions/filters/http/rbac/v3/rbac.proto',
   'envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit.proto',
   'envoy/extensions/transport_sockets/tls/v3/tls.proto',
+  // the Envoy sidecar's (envoy.ts)
+  'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
+  'envoy/extensions/filters/network/rbac/v3/rbac.proto',
+  'envoy/extensions/filters/listener/original_dst/v3/original_dst.proto',
+  'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
+  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
 ];
 
 /** The include directories of the Envoy API inside `@grpc/grpc-js-xds`. */

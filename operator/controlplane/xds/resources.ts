@@ -53,7 +53,8 @@ export type Resource = Message & { name: string };
 /** A ClusterLoadAssignment (named by `cluster_name`). */
 export type LoadAssignment = Message & { cluster_name: string };
 
-const ADS: Message = { ads: {}, resource_api_version: 'V3' };
+/** A config source meaning "over the ADS stream this came on". */
+export const ADS: Message = { ads: {}, resource_api_version: 'V3' };
 
 const byName = <T extends Resource>(resources: T[]): T[] =>
   resources.sort((a, b) => compareStrings(a.name, b.name));
@@ -104,7 +105,7 @@ function outboundListenerOf(idx: Index, service: Service, port: ServicePort, opt
 }
 
 /** Every (address, port) a Service's pods serve a Service port on, from its EndpointSlices, ready or not. */
-function servingAddresses(
+export function servingAddresses(
   slices: readonly EndpointSlice[],
   port: ServicePort,
 ): { ip: string; port: number }[] {
@@ -121,8 +122,27 @@ function servingAddresses(
 }
 
 /** The pod port of `port` in `slice`: the slice port with the Service port's name (`''` when unnamed). */
-function slicePort(slice: EndpointSlice, port: ServicePort): number | undefined {
+export function slicePort(slice: EndpointSlice, port: ServicePort): number | undefined {
   return slice.ports?.find((p) => (p.name ?? '') === (port.name ?? ''))?.port;
+}
+
+/**
+ * The pod port a Service port (by number or name) of `service` stands for, as RBAC rules name
+ * ports: the port its EndpointSlices give, else a numeric `targetPort`, else the port itself.
+ */
+export function destinationPorts(idx: Index, service: Service): (ref: PortRef) => number | undefined {
+  const slices = idx.slices(service);
+  return (ref) => {
+    const servicePort = portsOf(service).find((p) =>
+      typeof ref === 'number' ? p.port === ref : p.name === ref,
+    );
+    if (servicePort === undefined) return undefined;
+    for (const slice of slices) {
+      const found = slicePort(slice, servicePort);
+      if (found !== undefined) return found;
+    }
+    return typeof servicePort.targetPort === 'number' ? servicePort.targetPort : servicePort.port;
+  };
 }
 
 function inboundListenerOf(
@@ -134,18 +154,7 @@ function inboundListenerOf(
   options: Options,
 ): Resource {
   const policy = idx.policy(service);
-  const slices = idx.slices(service);
-  const destinationPort = (ref: PortRef): number | undefined => {
-    const servicePort = portsOf(service).find((p) =>
-      typeof ref === 'number' ? p.port === ref : p.name === ref,
-    );
-    if (servicePort === undefined) return undefined;
-    for (const slice of slices) {
-      const found = slicePort(slice, servicePort);
-      if (found !== undefined) return found;
-    }
-    return typeof servicePort.targetPort === 'number' ? servicePort.targetPort : servicePort.port;
-  };
+  const destinationPort = destinationPorts(idx, service);
   const rateLimit = policy?.spec.resilience?.rateLimit;
   const filters: HttpFilter[] = [
     ...rbacFilters(policy?.spec.access, { mesh: snapshot.mesh, namespaces: idx.namespaces, destinationPort }),
@@ -155,17 +164,15 @@ function inboundListenerOf(
     router(),
   ];
   const routeName = inboundRoute(ns(service), nameOf(service), port.port, clusterDomainOf(options));
-  const ipv6 = address.ip.includes(':');
   return {
     name: serverListener(address.ip, address.port),
     address: { socket_address: { address: address.ip, port_value: address.port } },
     filter_chains: [
       {
         name: routeName,
-        filter_chain_match: {
-          destination_port: { value: address.port },
-          prefix_ranges: [{ address_prefix: address.ip, prefix_len: { value: ipv6 ? 128 : 32 } }],
-        },
+        // No filter_chain_match: the Listener is already per address and port, and gRPC never
+        // matches a chain that names a destination_port, nor an IPv4 prefix_range (its server
+        // listens dual-stack, so IPv4 connections arrive as ::ffff:a.b.c.d).
         filters: [
           {
             name: FILTER.httpConnectionManager,
@@ -247,15 +254,28 @@ function domains(service: Service, port: ServicePort, options: Options): string[
   return names.flatMap((n) => [n, `${n}:${port.port}`]);
 }
 
-function routeAction(idx: Index, service: Service, port: ServicePort, options: Options): Message {
-  const own = clusterName(service, port, options);
+/** What a Cluster of one Service port is called (the gRPC flavor's `outbound|…` by default). */
+export type ClusterNamer = (service: Service, port: ServicePort, options: Options) => string;
+
+/**
+ * The route action of a Service port: its Cluster, or the stable and canary Clusters weighted as the
+ * status of the TrafficSplit whose apex it is.
+ */
+export function routeAction(
+  idx: Index,
+  service: Service,
+  port: ServicePort,
+  options: Options,
+  nameCluster: ClusterNamer = clusterName,
+): Message {
+  const own = nameCluster(service, port, options);
   const split = idx.split(service);
   if (split === undefined) return { cluster: own };
   const weights = split.status?.weights ?? { stable: 100, canary: 0 };
   const backend = (name: string, weight: number) => {
     const svc = idx.service(ns(service), name);
     const p = svc && backendPort(svc, port);
-    return svc && p ? { name: clusterName(svc, p, options), weight } : undefined;
+    return svc && p ? { name: nameCluster(svc, p, options), weight } : undefined;
   };
   const stable = backend(split.spec.backends.stable.name, weights.stable);
   const canary = backend(split.spec.backends.canary.name, weights.canary);

@@ -27,6 +27,8 @@ export interface ServicePort {
   port: number;
   targetPort?: number | string;
   protocol?: string;
+  /** The application protocol (`http`, `grpc`, `kubernetes.io/h2c`, …); Envoy sidecars read it (see envoy.ts). */
+  appProtocol?: string;
 }
 
 export interface Service {

@@ -266,6 +266,7 @@ describe('mesh ConfigMap', () => {
     assert.deepEqual(c.dataPlane, {
       mode: 'Sidecar',
       defaultInboundPolicy: 'AllowAuthenticated',
+      namespaceSelector: { matchLabels: { 'meshwright.io/inject': 'enabled' } },
       proxy: {
         image: 'envoyproxy/envoy:v1.32.3',
         logLevel: 'warn',

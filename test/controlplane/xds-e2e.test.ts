@@ -3,7 +3,8 @@
  * API server (the local cluster, or MESHWRIGHT_TEST_KUBECONFIG) → the model's informers → the
  * builders → the ADS server → real `@grpc/grpc-js-xds` clients and servers, whose calls show that
  * what the custom resources say is what happens: weighted canary routing and its updates, RBAC over
- * mTLS with SPIFFE identities, timeouts, retries, fault injection and outlier ejection.
+ * mTLS with SPIFFE identities, timeouts, retries, fault injection and outlier ejection, and renewed
+ * workload certificates taken up by running servers and clients.
  *
  * Every test server is an xDS-enabled gRPC server (`XdsServer`: mTLS and RBAC from its Listener)
  * on 127.0.0.1, each on its own port; every client a meshed xDS channel with its own workload
@@ -19,8 +20,8 @@
  */
 import '../../operator/controlplane/xds/grpc-env.js'; // before @grpc/grpc-js-xds: enables RBAC
 import assert from 'node:assert/strict';
-import { KeyObject, webcrypto } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { KeyObject, webcrypto, X509Certificate } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +33,7 @@ import * as x509 from '@peculiar/x509';
 import { parse } from 'yaml';
 import { API_VERSION } from '../../operator/api/index.js';
 import { AdsServer, type NackEvent } from '../../operator/controlplane/ads/server.js';
+import { IDENTITY_FILES } from '../../operator/controlplane/injector/names.js';
 import { XdsModel, type BuiltResources } from '../../operator/controlplane/model.js';
 import { NODE_METADATA, nodeId, spiffeId } from '../../operator/controlplane/names.js';
 import {
@@ -145,6 +147,8 @@ interface Behaviour {
 class Backend {
   calls = 0;
   readonly attempts = new Map<string, number>();
+  /** Call id → SHA-256 fingerprint of the client certificate the call came with (mTLS). */
+  readonly callers = new Map<string, string | undefined>();
   constructor(
     readonly name: string,
     readonly behaviour: Behaviour = {},
@@ -156,6 +160,7 @@ class Backend {
       const id = c.request.id ?? '';
       const attempt = (this.attempts.get(id) ?? 0) + 1;
       this.attempts.set(id, attempt);
+      this.callers.set(id, c.getAuthContext().sslPeerCertificate?.fingerprint256);
       const { delayMs = 0, failFirst = 0, alwaysFail = false } = this.behaviour;
       if (alwaysFail || attempt <= failFirst)
         return done({ code: grpc.status.UNAVAILABLE, details: `${this.name}: attempt ${attempt} fails` });
@@ -219,8 +224,26 @@ class TestCa {
     return new TestCa(cert, keys, dir);
   }
 
+  /** The CA certificate (PEM): the `ca.crt` of every workload's Secret. */
+  get pem(): string {
+    return this.cert.toString('pem');
+  }
+
   /** The workload certificate of `namespace/serviceAccount` (URI SAN = its SPIFFE ID), as files in its own folder. */
   async issue(namespace: string, serviceAccount: string): Promise<CertFiles> {
+    const { cert, key } = await this.certificate(namespace, serviceAccount);
+    const base = join(this.dir, serviceAccount);
+    await writeFile(`${base}.crt`, cert);
+    await writeFile(`${base}.key`, key);
+    return {
+      certificate_file: `${base}.crt`,
+      private_key_file: `${base}.key`,
+      ca_certificate_file: join(this.dir, 'ca.crt'),
+    };
+  }
+
+  /** A new workload certificate of `namespace/serviceAccount`, with a new key and serial number (PEM). */
+  async certificate(namespace: string, serviceAccount: string): Promise<{ cert: string; key: string }> {
     const keys = await webcrypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']);
     const now = Date.now();
     const cert = await x509.X509CertificateGenerator.create(
@@ -251,16 +274,55 @@ class TestCa {
       },
       webcrypto,
     );
-    const base = join(this.dir, serviceAccount);
-    await writeFile(`${base}.crt`, cert.toString('pem'));
-    await writeFile(`${base}.key`, KeyObject.from(keys.privateKey).export({ type: 'pkcs8', format: 'pem' }));
     return {
-      certificate_file: `${base}.crt`,
-      private_key_file: `${base}.key`,
-      ca_certificate_file: join(this.dir, 'ca.crt'),
+      cert: cert.toString('pem'),
+      key: KeyObject.from(keys.privateKey).export({ type: 'pkcs8', format: 'pem' }) as string,
     };
   }
 }
+
+/**
+ * A workload's identity Secret mounted as the kubelet mounts it: the files live in a timestamped
+ * folder, `..data` links to it, and `tls.crt`, `tls.key`, `ca.crt` link through `..data`. A renewal
+ * writes a new folder and swaps `..data` with one rename, so a reader of the stable paths sees
+ * either the old set or the new one, never a mix of files from both.
+ */
+class SecretVolume {
+  private generation = 0;
+  private current: string | undefined;
+  constructor(readonly dir: string) {}
+
+  /** The paths the injected bootstrap names (`IDENTITY_DIR/tls.crt`, …), here under `dir`. */
+  get files(): CertFiles {
+    return {
+      certificate_file: join(this.dir, IDENTITY_FILES.certificate),
+      private_key_file: join(this.dir, IDENTITY_FILES.privateKey),
+      ca_certificate_file: join(this.dir, IDENTITY_FILES.ca),
+    };
+  }
+
+  async write(secret: { cert: string; key: string; ca: string }): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const stamp = new Date().toISOString().replace(/[-:T]/g, '_').replace('Z', '');
+    const version = `..${stamp}.${++this.generation}`;
+    await mkdir(join(this.dir, version));
+    await writeFile(join(this.dir, version, IDENTITY_FILES.certificate), secret.cert);
+    await writeFile(join(this.dir, version, IDENTITY_FILES.privateKey), secret.key);
+    await writeFile(join(this.dir, version, IDENTITY_FILES.ca), secret.ca);
+    await symlink(version, join(this.dir, '..data_tmp'));
+    await rename(join(this.dir, '..data_tmp'), join(this.dir, '..data'));
+    for (const name of Object.values(IDENTITY_FILES))
+      await symlink(join('..data', name), join(this.dir, name)).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EEXIST') throw e;
+      });
+    // The kubelet removes the previous version once `..data` no longer points to it.
+    if (this.current) await rm(join(this.dir, this.current), { recursive: true, force: true });
+    this.current = version;
+  }
+}
+
+/** The SHA-256 fingerprint of a PEM certificate, in the form TLS peers report it. */
+const fingerprint = (pem: string): string => new X509Certificate(pem).fingerprint256;
 
 // ---------------------------------------------------------------------------------------------
 // The environment: API server, model, ADS server.
@@ -279,8 +341,11 @@ const servers: grpc.Server[] = [];
 const nacks: NackEvent[] = [];
 const clients: grpc.Client[] = [];
 
-/** The gRPC bootstrap the injector would write for a workload running as `serviceAccount`. */
-function bootstrap(serviceAccount: string, certs: CertFiles): string {
+/**
+ * The gRPC bootstrap the injector would write for a workload running as `serviceAccount`; its
+ * certificate provider re-reads the files every `refreshInterval`.
+ */
+function bootstrap(serviceAccount: string, certs: CertFiles, refreshInterval = '600s'): string {
   return JSON.stringify({
     xds_servers: [
       {
@@ -304,7 +369,7 @@ function bootstrap(serviceAccount: string, certs: CertFiles): string {
     certificate_providers: {
       [CERTIFICATE_PROVIDER_INSTANCE]: {
         plugin_name: 'file_watcher',
-        config: { ...certs, refresh_interval: '600s' },
+        config: { ...certs, refresh_interval: refreshInterval },
       },
     },
   });
@@ -347,14 +412,20 @@ const servedNamed = (type: ResourceTypeUrl, name: string): Message | undefined =
  * An xDS-enabled gRPC server for `backend` on 127.0.0.1, running as `serviceAccount`: it serves
  * once it has its Listener (mTLS, RBAC), so the EndpointSlice naming its port comes first.
  */
-async function meshServer(backend: Backend, port: number, serviceAccount: string): Promise<void> {
+async function meshServer(
+  backend: Backend,
+  port: number,
+  serviceAccount: string,
+  { refreshInterval, options }: { refreshInterval?: string; options?: grpc.ServerOptions } = {},
+): Promise<void> {
   await waitFor(
     () => servedNamed(TYPE.listener, serverListener('127.0.0.1', port)),
     10_000,
     `the server Listener of ${backend.name}`,
   );
   const server = new XdsServer({
-    [BOOTSTRAP_KEY]: bootstrap(serviceAccount, await identity(serviceAccount)),
+    ...options,
+    [BOOTSTRAP_KEY]: bootstrap(serviceAccount, await identity(serviceAccount), refreshInterval),
   });
   server.addService(ECHO, backend.implementation);
   servers.push(server);
@@ -694,6 +765,120 @@ describe('xDS end to end: resilience', { skip: SKIP }, () => {
     const outcomes = await Promise.all(Array.from({ length: 100 }, () => call(client)));
     assert.deepEqual(shares(outcomes), { good: 100 });
     assert.equal(bad.calls, badCalls, 'no call reached the ejected endpoint');
+  });
+});
+
+describe('xDS end to end: workload certificate rotation', { skip: SKIP }, () => {
+  /** What one call saw: the server's certificate (client side) and the client's (server side). */
+  interface Seen {
+    ok: boolean;
+    server?: string;
+    client?: string;
+  }
+
+  it('a running server and client take renewed certificates from their Secret volumes, without a restart', async (t) => {
+    const serverAccount = 'renewing';
+    const clientAccount = 'renewing-client';
+    const serverVolume = new SecretVolume(join(certDir, 'volumes', serverAccount));
+    const clientVolume = new SecretVolume(join(certDir, 'volumes', clientAccount));
+    const serverA = await ca.certificate(ns, serverAccount);
+    const clientA = await ca.certificate(ns, clientAccount);
+    await serverVolume.write({ ...serverA, ca: ca.pem });
+    await clientVolume.write({ ...clientA, ca: ca.pem });
+
+    const backend = new Backend(serverAccount);
+    const port = await freePort();
+    await kube.apply(serviceObject(serverAccount), FM);
+    for (const slice of endpointSlice(serverAccount, [port])) await kube.apply(slice, FM);
+    identities.set(serverAccount, Promise.resolve(serverVolume.files)); // meshServer's bootstrap names them
+    // The injector's bootstrap re-reads the files every 60 s; 1 s keeps the test short. An open
+    // connection keeps the certificates it was made with (without the age limit the client sees
+    // the old server certificate for as long as the test waits), so the server closes connections
+    // after `grpc.max_connection_age_ms`, as servers with long-lived callers are configured to:
+    // the same channel reconnects, and the new connection is made with what the files hold now.
+    await meshServer(backend, port, serverAccount, {
+      refreshInterval: '1s',
+      options: { 'grpc.max_connection_age_ms': 200 },
+    });
+    const client = new grpc.Client(
+      `xds:///${outboundRoute(ns, serverAccount, PORT)}`,
+      new XdsChannelCredentials(grpc.credentials.createInsecure()),
+      { [BOOTSTRAP_KEY]: bootstrap(clientAccount, clientVolume.files, '1s') },
+    );
+    clients.push(client);
+
+    let calls = 0;
+    const failures: string[] = [];
+    const callAndSee = (): Promise<Seen> =>
+      new Promise((resolve) => {
+        const id = `rotation-${++calls}`;
+        const unary = client.makeUnaryRequest<Request, Reply>(
+          PATH,
+          toJson,
+          fromJson<Reply>,
+          { id },
+          new grpc.Metadata(),
+          { deadline: Date.now() + 2000 },
+          (err) => {
+            if (err) failures.push(`${grpc.status[err.code]}: ${err.details}`);
+            resolve({
+              ok: !err,
+              server: unary.getAuthContext()?.sslPeerCertificate?.fingerprint256,
+              client: backend.callers.get(id),
+            });
+          },
+        );
+      });
+    const seeUntil = (pred: (s: Seen) => boolean, what: string): Promise<Seen> =>
+      waitFor(
+        async () => {
+          const seen = await callAndSee();
+          return seen.ok && pred(seen) ? seen : undefined;
+        },
+        10_000,
+        what,
+      );
+
+    const first = await seeUntil(() => true, 'a first call');
+    assert.deepEqual(first, {
+      ok: true,
+      server: fingerprint(serverA.cert),
+      client: fingerprint(clientA.cert),
+    });
+
+    // The server's Secret is renewed: same identity, new key and serial number.
+    const serverB = await ca.certificate(ns, serverAccount);
+    assert.notEqual(fingerprint(serverB.cert), fingerprint(serverA.cert));
+    let renewed = Date.now();
+    await serverVolume.write({ ...serverB, ca: ca.pem });
+    const afterServer = await seeUntil(
+      (s) => s.server === fingerprint(serverB.cert),
+      "the client to be shown the server's renewed certificate",
+    );
+    t.diagnostic(
+      `server certificate renewed: first seen by the client ${Date.now() - renewed} ms after the swap`,
+    );
+    assert.equal(
+      afterServer.client,
+      fingerprint(clientA.cert),
+      "the client's certificate is still the first one",
+    );
+
+    // Then the client's.
+    const clientB = await ca.certificate(ns, clientAccount);
+    renewed = Date.now();
+    await clientVolume.write({ ...clientB, ca: ca.pem });
+    const afterClient = await seeUntil(
+      (s) => s.client === fingerprint(clientB.cert),
+      "the server to be shown the client's renewed certificate",
+    );
+    t.diagnostic(
+      `client certificate renewed: first seen by the server ${Date.now() - renewed} ms after the swap`,
+    );
+    assert.equal(afterClient.server, fingerprint(serverB.cert));
+    t.diagnostic(
+      `${calls} calls, ${failures.length} failed${failures.length ? `: ${[...new Set(failures)].join('; ')}` : ''}`,
+    );
   });
 });
 

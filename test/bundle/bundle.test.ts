@@ -7,10 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
-import { OPERATOR_IMAGE } from '../../operator/generate/bundle.js';
+import { OPERATOR_IMAGE, OPERATOR_VERSION } from '../../operator/generate/bundle.js';
 import { loadBundle, loadCatalog, validateBundle, validateCatalog, type Bundle } from './validate.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -45,6 +46,14 @@ describe('the generated bundle', () => {
     assert.equal(annotations(csv).containerImage, OPERATOR_IMAGE);
     assert.equal(csv.spec.install.spec.deployments[0].spec.template.spec.containers[0].image, OPERATOR_IMAGE);
     assert.ok(csv.spec.relatedImages.some((r: Obj) => r.image === OPERATOR_IMAGE));
+  });
+
+  it('has the version of the package, whose image it runs', async () => {
+    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const csv = parse(fresh().get(CSV_PATH)!) as Obj;
+    assert.equal(csv.spec.version, pkg.version);
+    assert.equal(OPERATOR_VERSION, pkg.version);
+    assert.ok(OPERATOR_IMAGE.endsWith(`:v${pkg.version}`), OPERATOR_IMAGE);
   });
 });
 

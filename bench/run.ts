@@ -1,4 +1,5 @@
 /** `npm run bench`: runs every benchmark it knows and prints its figures. */
+import { controlPlaneBench } from './controlplane.js';
 import { benchLocalCluster } from './localcluster.js';
 import { printTable, runtimeBench } from './runtime.js';
 import { servicePolicyBench } from './servicepolicy.js';
@@ -8,6 +9,7 @@ const benches: [string, () => Promise<Parameters<typeof printTable>[1]>][] = [
   ['runtime (bench/runtime.ts)', runtimeBench],
   ['servicepolicy (bench/servicepolicy.ts)', servicePolicyBench],
   ['trafficsplit (bench/trafficsplit.ts)', trafficSplitBench],
+  ['controlplane (bench/controlplane.ts)', controlPlaneBench],
 ];
 
 await benchLocalCluster();

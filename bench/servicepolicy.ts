@@ -26,6 +26,7 @@ import {
 } from '../operator/runtime/index.js';
 import { networkPolicy } from '../operator/servicepolicy/desired.js';
 import { servicePolicy } from '../operator/servicepolicy/fixtures.js';
+import { SERVED_GENERATION_ANNOTATION } from '../operator/servicepolicy/names.js';
 import { ServicePolicies, setupServicePolicyController } from '../operator/servicepolicy/reconciler.js';
 import type { Figure } from './runtime.js';
 
@@ -53,10 +54,14 @@ const service = (ns: string, i: number): KubeObject => ({
   },
 });
 
+/**
+ * Created already marked served (generation 1, as the control plane's leader would mark it): no
+ * control plane runs here, and `Ready` waits for it — this bench measures the operator alone.
+ */
 const policy = (ns: string, i: number): KubeObject => ({
   apiVersion: API_VERSION,
   kind: 'ServicePolicy',
-  metadata: { name: `svc-${i}`, namespace: ns },
+  metadata: { name: `svc-${i}`, namespace: ns, annotations: { [SERVED_GENERATION_ANNOTATION]: '1' } },
   spec: {
     targetRef: { kind: 'Service', name: `svc-${i}` },
     access: {

@@ -17,6 +17,7 @@ import { parse, stringify } from 'yaml';
 import { KINDS, type Kind } from '../api/index.js';
 import { customResourceDefinition, openAPISchemaOf, type SchemaNode } from '../api/crd.js';
 import { LATEST_MESH_VERSION, MESH_VERSIONS } from '../api/versions.js';
+import { nodeHeapOptions } from '../meshinstallation/desired.js';
 import {
   clusterRole,
   clusterRoleBinding,
@@ -36,6 +37,7 @@ import {
 export const PACKAGE_NAME = 'meshwright';
 /** The operator's release: the newest mesh version it installs (the image tag says the same). */
 export const OPERATOR_VERSION: string = LATEST_MESH_VERSION;
+const OPERATOR_MEMORY_LIMIT = '512Mi';
 /** The one image of every `meshwright` command. */
 export const OPERATOR_IMAGE: string = MESH_VERSIONS[LATEST_MESH_VERSION].controlPlaneImage;
 export const CSV_NAME = `${PACKAGE_NAME}.v${OPERATOR_VERSION}`;
@@ -98,6 +100,8 @@ export function managerDeployment(namespace = OPERATOR_NAMESPACE): V1Deployment 
                 { name: 'METRICS_PORT', value: String(METRICS_PORT) },
                 { name: 'HEALTH_PORT', value: String(HEALTH_PORT) },
                 { name: 'LOG_LEVEL', value: 'info' },
+                // V8's heap from the container's limit, not the node's memory (see nodeHeapOptions)
+                { name: 'NODE_OPTIONS', value: nodeHeapOptions(OPERATOR_MEMORY_LIMIT)! },
               ],
               ports: [
                 { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
@@ -115,7 +119,7 @@ export function managerDeployment(namespace = OPERATOR_NAMESPACE): V1Deployment 
               },
               resources: {
                 requests: { cpu: '100m', memory: '128Mi' },
-                limits: { cpu: '500m', memory: '512Mi' },
+                limits: { cpu: '500m', memory: OPERATOR_MEMORY_LIMIT },
               },
               securityContext: {
                 allowPrivilegeEscalation: false,

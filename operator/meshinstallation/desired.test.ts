@@ -24,6 +24,8 @@ import {
   clusterRole,
   clusterRoleBinding,
   controlPlaneDeployment,
+  nodeHeapOptions,
+  quantityBytes,
   controlPlanePDB,
   controlPlaneService,
   desiredChildren,
@@ -659,5 +661,34 @@ describe('cert-manager objects', () => {
       group: 'awspca.cert-manager.io',
     });
     validate(certificates[0] as DesiredObject);
+  });
+});
+
+describe('the control plane heap follows its memory limit', () => {
+  it('reads memory quantities', () => {
+    assert.equal(quantityBytes('512Mi'), 512 * 2 ** 20);
+    assert.equal(quantityBytes('1G'), 1e9);
+    assert.equal(quantityBytes('268435456'), 268435456);
+    assert.equal(quantityBytes('1e9'), 1e9);
+    assert.equal(quantityBytes('lots'), undefined);
+  });
+
+  it('gives V8 half the limit (at least 64 MiB), and nothing without a limit', () => {
+    assert.equal(nodeHeapOptions('512Mi'), '--max-old-space-size=256');
+    assert.equal(nodeHeapOptions('2Gi'), '--max-old-space-size=1024');
+    assert.equal(nodeHeapOptions('64Mi'), '--max-old-space-size=64');
+    assert.equal(nodeHeapOptions(undefined), undefined);
+  });
+
+  it('sets NODE_OPTIONS on the control plane from spec.controlPlane.resources.limits.memory', () => {
+    const env = (mi: ReturnType<typeof meshInstallation>) =>
+      controlPlaneDeployment(mi).spec!.template.spec!.containers[0]!.env!.find(
+        (e) => e.name === 'NODE_OPTIONS',
+      );
+    assert.equal(env(meshInstallation())?.value, '--max-old-space-size=256');
+    const unlimited = meshInstallation({
+      spec: { controlPlane: { resources: { requests: { memory: '128Mi' } } } },
+    });
+    assert.equal(env(unlimited), undefined);
   });
 });

@@ -78,7 +78,9 @@ async function runControlPlane(args: string[]): Promise<number> {
   }
   const controlPlane = await startControlPlane(options);
   await controlPlane.done;
-  return 0;
+  // Everything is stopped and drained; a client that half-closed its xDS connection can leave
+  // grpc-js handles that keep the event loop alive after forceShutdown, so exit explicitly.
+  process.exit(0);
 }
 
 /** Resolves on the first SIGINT/SIGTERM. */

@@ -56,7 +56,8 @@ import { startInjectorServer, type InjectorServer } from './injector/webhook.js'
 import { meshSettings, parseMeshConfig, type MeshConfig } from './meshconfig.js';
 import { XdsModel } from './model.js';
 import { servedGenerations, setupServedReporter } from './served.js';
-import { flavorView, withSidecarResources } from './flavors.js';
+import { flavorView, SidecarNames, withSidecarResources } from './flavors.js';
+import { IncrementalEnvoyResources } from './xds/incremental.js';
 import { ServicePolicies } from '../servicepolicy/reconciler.js';
 
 export const CONTROL_PLANE_LEASE = 'meshwright-control-plane';
@@ -136,7 +137,8 @@ export async function startControlPlane(o: ControlPlaneOptions, signal?: AbortSi
     readiness: () => published && (webhook?.ready() ?? true),
   });
   const options = o.clusterDomain ? { clusterDomain: o.clusterDomain } : {};
-  let sidecarNames: ReadonlySet<string> = new Set();
+  let sidecarNames = new SidecarNames();
+  const envoy = new IncrementalEnvoyResources();
   const ads = new AdsServer({
     logger,
     view: flavorView(() => sidecarNames),
@@ -156,7 +158,9 @@ export async function startControlPlane(o: ControlPlaneOptions, signal?: AbortSi
     ...(o.clock ? { clock: o.clock } : {}),
     logger,
     onResources: (resources, snapshot) => {
-      const both = withSidecarResources(resources, snapshot, o.mesh, options);
+      const both = withSidecarResources(resources, snapshot, o.mesh, options, (s, opts) =>
+        envoy.build(s, opts),
+      );
       sidecarNames = both.sidecarNames;
       ads.publish(both.resources);
       served = servedGenerations(snapshot);

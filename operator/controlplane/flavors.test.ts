@@ -55,11 +55,11 @@ describe('withSidecarResources and flavorView', () => {
     for (const [typeUrl, list] of Object.entries(grpc)) {
       for (const r of list) {
         const name = String('name' in r ? r.name : r.cluster_name);
-        assert.ok(!both.sidecarNames.has(`${typeUrl} ${name}`), name);
+        assert.ok(!both.sidecarNames.has(typeUrl, name), name);
         assert.ok(both.resources[typeUrl]!.includes(r));
       }
     }
-    assert.ok(both.sidecarNames.has(`${TYPE.listener} virtualOutbound`));
+    assert.ok(both.sidecarNames.has(TYPE.listener, 'virtualOutbound'));
   });
 
   it('a sidecar sees the sidecar set, any other node the gRPC set', () => {

@@ -5,8 +5,11 @@
  * hashes in every replica of the control plane), encodes only the resources whose hash is new, and
  * reports which names changed per type. A resource whose plain JSON text is the one published last
  * time is unchanged without computing its canonical form (sorting keys costs several times more than
- * serialising; builders give the same text for the same content). Streams never hash or encode: they pick entries and compare
- * versions.
+ * serialising; builders give the same text for the same content). A resource object published before
+ * (the same object, `===`: the incremental builder hands back the objects of unchanged Services) costs
+ * nothing: its entry is remembered per object, so only new objects are serialised, hashed and
+ * encoded — published resources are therefore never to be mutated. Streams never hash or encode:
+ * they pick entries and compare versions.
  *
  * A version is the hash of exactly what a response carries (the entries' hashes, in name order), so
  * two replicas in the same state give a proxy the same version, and a proxy that reconnects with the
@@ -57,7 +60,11 @@ export function resourceName(resource: Message): string | undefined {
 const EMPTY: ReadonlyMap<string, Entry> = new Map();
 
 export class ResourceStore {
+  /** The entry each published resource object got, with its type: what `publish` reuses for the same object. */
+  private readonly known = new WeakMap<object, { typeUrl: string; entry: Entry }>();
   private types = new Map<string, ReadonlyMap<string, Entry>>();
+  /** The version of each type's whole entry list, kept while the type does not change. */
+  private typeVersions = new Map<string, string>();
   private currentVersion = sha256('').slice(0, 16);
 
   get version(): string {
@@ -76,32 +83,44 @@ export class ResourceStore {
   publish(resources: XdsResources): PublishResult {
     const next = new Map<string, ReadonlyMap<string, Entry>>();
     const changed = new Map<string, Set<string>>();
+    // remembered only once the whole set is accepted: a refused publish changes nothing
+    const fresh: [object, { typeUrl: string; entry: Entry }][] = [];
     for (const [typeUrl, list] of Object.entries(resources)) {
       if (list === undefined) continue;
       const previous = this.entries(typeUrl);
       const built = new Map<string, Entry>();
+      let inOrder = true;
+      let last: string | undefined;
       list.forEach((resource, i) => {
         const name = resourceName(resource);
         if (name === undefined) {
           throw new TypeError(`xDS resource #${i} of ${typeUrl} has no name (nor cluster_name)`);
         }
         if (built.has(name)) throw new TypeError(`xDS resource ${name} of ${typeUrl} is given twice`);
-        const old = previous.get(name);
-        const quick = sha256(JSON.stringify(resource));
-        if (old?.quick === quick) {
-          built.set(name, old);
+        if (last !== undefined && compareStrings(last, name) >= 0) inOrder = false;
+        last = name;
+        const seen = this.known.get(resource);
+        if (seen !== undefined && seen.typeUrl === typeUrl && seen.entry.name === name) {
+          built.set(name, seen.entry);
           return;
         }
-        // The text differs: the content may not (the same fields in another order).
-        const hash = sha256(stableJson(resource));
-        built.set(
-          name,
-          old?.hash === hash
-            ? { ...old, quick }
-            : { name, hash, quick, chunk: chunkOf(typeUrl, name, resource) },
-        );
+        const old = previous.get(name);
+        const quick = sha256(JSON.stringify(resource));
+        let entry: Entry;
+        if (old?.quick === quick) entry = old;
+        else {
+          // The text differs: the content may not (the same fields in another order).
+          const hash = sha256(stableJson(resource));
+          entry =
+            old?.hash === hash
+              ? { ...old, quick }
+              : { name, hash, quick, chunk: chunkOf(typeUrl, name, resource) };
+        }
+        built.set(name, entry);
+        fresh.push([resource, { typeUrl, entry }]);
       });
-      const sorted = new Map([...built.entries()].sort(([a], [b]) => compareStrings(a, b)));
+      // the builders give their resources in name order already
+      const sorted = inOrder ? built : new Map([...built.entries()].sort(([a], [b]) => compareStrings(a, b)));
       if (sorted.size > 0) next.set(typeUrl, sorted);
     }
     for (const typeUrl of new Set([...this.types.keys(), ...next.keys()])) {
@@ -113,10 +132,17 @@ export class ResourceStore {
       if (names.size > 0) changed.set(typeUrl, names);
     }
     this.types = next;
+    for (const [resource, known] of fresh) this.known.set(resource, known);
+    const typeVersions = new Map<string, string>();
+    for (const [typeUrl, entries] of next) {
+      const kept = changed.has(typeUrl) ? undefined : this.typeVersions.get(typeUrl);
+      typeVersions.set(typeUrl, kept ?? versionOf([...entries.values()]));
+    }
+    this.typeVersions = typeVersions;
     this.currentVersion = sha256(
       [...next.keys()]
         .sort(compareStrings)
-        .map((typeUrl) => `${typeUrl} ${versionOf([...next.get(typeUrl)!.values()])}`)
+        .map((typeUrl) => `${typeUrl} ${typeVersions.get(typeUrl)!}`)
         .join('\n'),
     ).slice(0, 16);
     return { version: this.currentVersion, changed };

@@ -189,12 +189,12 @@ const byName = <T extends Resource>(resources: T[]): T[] =>
   resources.sort((a, b) => compareStrings(a.name, b.name));
 
 /** The Services of the mesh: routable, in a member namespace. */
-function meshServices(snapshot: Snapshot, options: EnvoyOptions): Service[] {
+export function meshServices(snapshot: Snapshot, options: EnvoyOptions): Service[] {
   const members = options.memberNamespaces && new Set(options.memberNamespaces);
   return routableServices(snapshot).filter((s) => members === undefined || members.has(ns(s)));
 }
 
-interface OutboundPort {
+export interface OutboundPort {
   service: Service;
   port: ServicePort;
   protocol: PortProtocol;
@@ -210,20 +210,33 @@ function outboundPorts(snapshot: Snapshot, options: EnvoyOptions): OutboundPort[
   const out: OutboundPort[] = [];
   const seen = new Set<string>();
   for (const service of meshServices(snapshot, options)) {
-    const clusterIP = service.spec?.clusterIP ?? '';
-    if (!hasSelector(service) || isIP(clusterIP) === 0) continue;
-    for (const port of portsOf(service)) {
-      const protocol = portProtocol(port);
-      const key = `${clusterIP}|${port.port}`;
-      if (protocol === undefined || !validPort(port.port) || seen.has(key)) continue;
+    for (const p of serviceOutboundPorts(service)) {
+      const key = outboundPortKey(p);
+      if (seen.has(key)) continue;
       seen.add(key);
-      out.push({ service, port, protocol, clusterIP });
+      out.push(p);
     }
   }
   return out;
 }
 
-interface InboundPort {
+/** The ports of one Service `virtualOutbound` would capture, before the first-Service-wins rule. */
+export function serviceOutboundPorts(service: Service): OutboundPort[] {
+  const clusterIP = service.spec?.clusterIP ?? '';
+  if (!hasSelector(service) || isIP(clusterIP) === 0) return [];
+  const out: OutboundPort[] = [];
+  for (const port of portsOf(service)) {
+    const protocol = portProtocol(port);
+    if (protocol === undefined || !validPort(port.port)) continue;
+    out.push({ service, port, protocol, clusterIP });
+  }
+  return out;
+}
+
+/** What makes two captured ports the same chain: ClusterIP and port. */
+export const outboundPortKey = (p: OutboundPort): string => `${p.clusterIP}|${p.port.port}`;
+
+export interface InboundPort {
   service: Service;
   port: ServicePort;
   protocol: PortProtocol;
@@ -239,23 +252,29 @@ interface InboundPort {
  * and name) stays with it.
  */
 function inboundPorts(snapshot: Snapshot, idx: Index, options: EnvoyOptions): InboundPort[] {
-  const out: InboundPort[] = [];
   const claimed = new Set<string>();
-  for (const service of meshServices(snapshot, options)) {
-    if (!hasSelector(service)) continue;
-    for (const port of portsOf(service)) {
-      const protocol = portProtocol(port);
-      if (protocol === undefined) continue;
-      const byPodPort = new Map<number, string[]>();
-      for (const address of servingAddresses(idx.slices(service), port)) {
-        const key = `${address.ip}|${address.port}`;
-        if (isIP(address.ip) === 0 || !validPort(address.port) || claimed.has(key)) continue;
-        claimed.add(key);
-        byPodPort.set(address.port, [...(byPodPort.get(address.port) ?? []), address.ip]);
-      }
-      for (const [podPort, addresses] of [...byPodPort].sort(([a], [b]) => a - b)) {
-        out.push({ service, port, protocol, podPort, addresses: addresses.sort(compareStrings) });
-      }
+  return meshServices(snapshot, options).flatMap((service) => serviceInboundPorts(idx, service, claimed));
+}
+
+/**
+ * The pod ports of one Service `virtualInbound` serves, leaving out the addresses and pod ports
+ * already in `claimed` (`address|podPort`), and adding those it takes to it.
+ */
+export function serviceInboundPorts(idx: Index, service: Service, claimed: Set<string>): InboundPort[] {
+  const out: InboundPort[] = [];
+  if (!hasSelector(service)) return out;
+  for (const port of portsOf(service)) {
+    const protocol = portProtocol(port);
+    if (protocol === undefined) continue;
+    const byPodPort = new Map<number, string[]>();
+    for (const address of servingAddresses(idx.slices(service), port)) {
+      const key = `${address.ip}|${address.port}`;
+      if (isIP(address.ip) === 0 || !validPort(address.port) || claimed.has(key)) continue;
+      claimed.add(key);
+      byPodPort.set(address.port, [...(byPodPort.get(address.port) ?? []), address.ip]);
+    }
+    for (const [podPort, addresses] of [...byPodPort].sort(([a], [b]) => a - b)) {
+      out.push({ service, port, protocol, podPort, addresses: addresses.sort(compareStrings) });
     }
   }
   return out;
@@ -361,7 +380,7 @@ function serverIdentity(snapshot: Snapshot, service: Service): Message {
 // ---------------------------------------------------------------------------------------------
 // Listeners
 
-function outboundChain(idx: Index, p: OutboundPort, options: EnvoyOptions): Resource {
+export function outboundChain(idx: Index, p: OutboundPort, options: EnvoyOptions): Resource {
   const { service, port } = p;
   const statPrefix = `outbound_${nameOf(service)}_${ns(service)}_${port.port}`;
   const resilience = idx.policy(service)?.spec.resilience;
@@ -401,7 +420,12 @@ function outboundChain(idx: Index, p: OutboundPort, options: EnvoyOptions): Reso
 }
 
 function outboundListener(snapshot: Snapshot, idx: Index, options: EnvoyOptions): Resource {
-  const chains: Resource[] = outboundPorts(snapshot, options).map((p) => outboundChain(idx, p, options));
+  return outboundListenerOf(outboundPorts(snapshot, options).map((p) => outboundChain(idx, p, options)));
+}
+
+/** `virtualOutbound` with these chains of captured ports. */
+export function outboundListenerOf(captured: readonly Resource[]): Resource {
+  const chains = [...captured];
   chains.push({
     name: SIDECAR.outboundBlackHoleChain,
     filter_chain_match: { destination_port: { value: PROXY_PORTS.outbound } },
@@ -420,7 +444,12 @@ function outboundListener(snapshot: Snapshot, idx: Index, options: EnvoyOptions)
   };
 }
 
-function inboundChains(snapshot: Snapshot, idx: Index, p: InboundPort, options: EnvoyOptions): Resource[] {
+export function inboundChains(
+  snapshot: Snapshot,
+  idx: Index,
+  p: InboundPort,
+  options: EnvoyOptions,
+): Resource[] {
   const { service, podPort } = p;
   const policy = idx.policy(service);
   const statPrefix = `inbound_${podPort}`;
@@ -508,9 +537,14 @@ function inboundChains(snapshot: Snapshot, idx: Index, p: InboundPort, options: 
 }
 
 function inboundListener(snapshot: Snapshot, idx: Index, options: EnvoyOptions): Resource {
-  const chains = inboundPorts(snapshot, idx, options).flatMap((p) =>
-    inboundChains(snapshot, idx, p, options),
+  return inboundListenerOf(
+    inboundPorts(snapshot, idx, options).flatMap((p) => inboundChains(snapshot, idx, p, options)),
   );
+}
+
+/** `virtualInbound` with these chains of served pod ports. */
+export function inboundListenerOf(served: readonly Resource[]): Resource {
+  const chains = [...served];
   // Also what keeps the listener valid with no Service at all (Envoy refuses one without chains).
   chains.push({
     name: SIDECAR.inboundBlackHoleChain,
@@ -549,30 +583,34 @@ export function envoyRouteConfigurations(snapshot: Snapshot, options: EnvoyOptio
   return byName(
     outboundPorts(snapshot, options)
       .filter((p) => p.protocol === 'http')
-      .map(({ service, port }) => {
-        const name = sidecarOutboundRoute(ns(service), nameOf(service), port.port, clusterDomainOf(options));
-        return {
-          name,
-          virtual_hosts: [
-            {
-              name,
-              domains: ['*'],
-              routes: [
-                {
-                  name: 'default',
-                  match: { prefix: '/' },
-                  route: {
-                    ...routeAction(idx, service, port, options, sidecarClusterOf),
-                    timeout: NO_TIMEOUT,
-                    ...routeResilience(idx.policy(service)?.spec.resilience),
-                  },
-                },
-              ],
-            },
-          ],
-        };
-      }),
+      .map((p) => envoyRouteOf(idx, p, options)),
   );
+}
+
+/** The RouteConfiguration of one captured HTTP Service port. */
+export function envoyRouteOf(idx: Index, p: OutboundPort, options: EnvoyOptions): Resource {
+  const { service, port } = p;
+  const name = sidecarOutboundRoute(ns(service), nameOf(service), port.port, clusterDomainOf(options));
+  return {
+    name,
+    virtual_hosts: [
+      {
+        name,
+        domains: ['*'],
+        routes: [
+          {
+            name: 'default',
+            match: { prefix: '/' },
+            route: {
+              ...routeAction(idx, service, port, options, sidecarClusterOf),
+              timeout: NO_TIMEOUT,
+              ...routeResilience(idx.policy(service)?.spec.resilience),
+            },
+          },
+        ],
+      },
+    ],
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -613,26 +651,40 @@ function limits(resilience: Resilience | undefined): Message {
 export function envoyClusters(snapshot: Snapshot, options: EnvoyOptions): Resource[] {
   const idx = index(snapshot);
   const outbound = meshServices(snapshot, options).flatMap((service) =>
-    portsOf(service).map((port) => {
-      const name = sidecarClusterOf(service, port, options);
-      return {
-        name,
-        type: 'EDS',
-        eds_cluster_config: { eds_config: ADS, service_name: name },
-        ...limits(idx.policy(service)?.spec.resilience),
-        typed_extension_protocol_options: HTTP_PROTOCOL_OPTIONS,
-        transport_socket: {
-          name: FILTER.tls,
-          typed_config: {
-            '@type': TYPE.upstreamTlsContext,
-            common_tls_context: commonTls(options.sdsConfig, serverIdentity(snapshot, service)),
-          },
-        },
-      };
-    }),
+    portsOf(service).map((port) => envoyClusterOf(snapshot, idx, service, port, options)),
   );
   const podPorts = [...new Set(inboundPorts(snapshot, idx, options).map((p) => p.podPort))];
-  const inbound = podPorts.map((podPort) => ({
+  return byName([...outbound, ...podPorts.map(inboundClusterOf), ...fixedClusters()]);
+}
+
+/** The EDS Cluster of one port of a mesh Service. */
+export function envoyClusterOf(
+  snapshot: Snapshot,
+  idx: Index,
+  service: Service,
+  port: ServicePort,
+  options: EnvoyOptions,
+): Resource {
+  const name = sidecarClusterOf(service, port, options);
+  return {
+    name,
+    type: 'EDS',
+    eds_cluster_config: { eds_config: ADS, service_name: name },
+    ...limits(idx.policy(service)?.spec.resilience),
+    typed_extension_protocol_options: HTTP_PROTOCOL_OPTIONS,
+    transport_socket: {
+      name: FILTER.tls,
+      typed_config: {
+        '@type': TYPE.upstreamTlsContext,
+        common_tls_context: commonTls(options.sdsConfig, serverIdentity(snapshot, service)),
+      },
+    },
+  };
+}
+
+/** The STATIC `inbound|<podPort>||` Cluster: the application on localhost. */
+export function inboundClusterOf(podPort: number): Resource {
+  return {
     name: sidecarInboundCluster(podPort),
     type: 'STATIC',
     load_assignment: {
@@ -641,10 +693,12 @@ export function envoyClusters(snapshot: Snapshot, options: EnvoyOptions): Resour
     },
     ...limits(undefined),
     typed_extension_protocol_options: HTTP_PROTOCOL_OPTIONS,
-  }));
-  return byName([
-    ...outbound,
-    ...inbound,
+  };
+}
+
+/** `PassthroughCluster` and `BlackHoleCluster`. */
+export function fixedClusters(): Resource[] {
+  return [
     {
       name: SIDECAR.passthroughCluster,
       type: 'ORIGINAL_DST',
@@ -652,7 +706,7 @@ export function envoyClusters(snapshot: Snapshot, options: EnvoyOptions): Resour
       ...limits(undefined),
     },
     { name: SIDECAR.blackHoleCluster, type: 'STATIC' },
-  ]);
+  ];
 }
 
 /** The gRPC flavor's ClusterLoadAssignments of the mesh Services, under the Envoy Clusters' names. */
@@ -664,9 +718,15 @@ export function envoyClusterLoadAssignments(snapshot: Snapshot, options: EnvoyOp
   );
   return clusterLoadAssignments(snapshot, options)
     .filter((cla) => mesh.has(cla.cluster_name))
-    .map((cla) => ({ ...cla, cluster_name: `${SIDECAR_PREFIX}${cla.cluster_name}` }))
+    .map(sidecarLoadAssignment)
     .sort((a, b) => compareStrings(a.cluster_name, b.cluster_name));
 }
+
+/** A gRPC flavor's ClusterLoadAssignment under its Envoy Cluster's name. */
+export const sidecarLoadAssignment = (cla: LoadAssignment): LoadAssignment => ({
+  ...cla,
+  cluster_name: `${SIDECAR_PREFIX}${cla.cluster_name}`,
+});
 
 /** Every resource an Envoy sidecar is served, by type URL (the shape `resources()` has). */
 export function envoyResources(snapshot: Snapshot, options: EnvoyOptions) {

@@ -215,17 +215,33 @@ export function listeners(snapshot: Snapshot, options: Options = {}): Resource[]
   const idx = index(snapshot);
   const out = new Map<string, Resource>();
   for (const service of routableServices(snapshot)) {
-    for (const port of portsOf(service)) {
-      const outbound = outboundListenerOf(idx, service, port, options);
-      out.set(outbound.name, outbound);
-      if (Object.keys(service.spec?.selector ?? {}).length === 0) continue;
-      for (const address of servingAddresses(idx.slices(service), port)) {
-        const inbound = inboundListenerOf(snapshot, idx, service, port, address, options);
-        if (!out.has(inbound.name)) out.set(inbound.name, inbound);
-      }
+    for (const { listener, shared } of serviceListeners(snapshot, idx, service, options)) {
+      if (!shared || !out.has(listener.name)) out.set(listener.name, listener);
     }
   }
   return byName([...out.values()]);
+}
+
+/**
+ * The Listeners one Service defines, in order: per port its outbound Listener, then (with a
+ * selector) its server Listeners, which are `shared`: an earlier Service that defines the same name
+ * keeps it.
+ */
+export function serviceListeners(
+  snapshot: Snapshot,
+  idx: Index,
+  service: Service,
+  options: Options,
+): { listener: Resource; shared: boolean }[] {
+  const out: { listener: Resource; shared: boolean }[] = [];
+  for (const port of portsOf(service)) {
+    out.push({ listener: outboundListenerOf(idx, service, port, options), shared: false });
+    if (Object.keys(service.spec?.selector ?? {}).length === 0) continue;
+    for (const address of servingAddresses(idx.slices(service), port)) {
+      out.push({ listener: inboundListenerOf(snapshot, idx, service, port, address, options), shared: true });
+    }
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -290,33 +306,41 @@ export function routeAction(
   };
 }
 
+/** The RouteConfiguration of one Service port, named like its outbound Listener. */
+export function routeConfigurationOf(
+  idx: Index,
+  service: Service,
+  port: ServicePort,
+  options: Options,
+): Resource {
+  const name = outboundRoute(ns(service), nameOf(service), port.port, clusterDomainOf(options));
+  return {
+    name,
+    virtual_hosts: [
+      {
+        name,
+        domains: domains(service, port, options),
+        routes: [
+          {
+            name: 'default',
+            match: { prefix: '/' },
+            route: {
+              ...routeAction(idx, service, port, options),
+              ...routeResilience(idx.policy(service)?.spec.resilience),
+            },
+          },
+        ],
+      },
+    ],
+  };
+}
+
 /** One RouteConfiguration per Service port, named like its outbound Listener. */
 export function routeConfigurations(snapshot: Snapshot, options: Options = {}): Resource[] {
   const idx = index(snapshot);
   return byName(
     routableServices(snapshot).flatMap((service) =>
-      portsOf(service).map((port) => {
-        const name = outboundRoute(ns(service), nameOf(service), port.port, clusterDomainOf(options));
-        return {
-          name,
-          virtual_hosts: [
-            {
-              name,
-              domains: domains(service, port, options),
-              routes: [
-                {
-                  name: 'default',
-                  match: { prefix: '/' },
-                  route: {
-                    ...routeAction(idx, service, port, options),
-                    ...routeResilience(idx.policy(service)?.spec.resilience),
-                  },
-                },
-              ],
-            },
-          ],
-        };
-      }),
+      portsOf(service).map((port) => routeConfigurationOf(idx, service, port, options)),
     ),
   );
 }
@@ -324,24 +348,27 @@ export function routeConfigurations(snapshot: Snapshot, options: Options = {}): 
 // ---------------------------------------------------------------------------------------------
 // Clusters and endpoints
 
-/** One EDS Cluster per Service port, with the circuit breakers and outlier detection of the Service's own policy. */
+/** The EDS Cluster of one Service port, with the circuit breakers and outlier detection of the Service's own policy. */
+export function clusterOf(idx: Index, service: Service, port: ServicePort, options: Options): Resource {
+  const name = clusterName(service, port, options);
+  return {
+    name,
+    type: 'EDS',
+    eds_cluster_config: { eds_config: ADS, service_name: name },
+    ...clusterResilience(idx.policy(service)?.spec.resilience),
+    transport_socket: {
+      name: FILTER.tls,
+      typed_config: { '@type': TYPE.upstreamTlsContext, common_tls_context: tlsContext() },
+    },
+  };
+}
+
+/** One EDS Cluster per Service port (`clusterOf`). */
 export function clusters(snapshot: Snapshot, options: Options = {}): Resource[] {
   const idx = index(snapshot);
   return byName(
     routableServices(snapshot).flatMap((service) =>
-      portsOf(service).map((port) => {
-        const name = clusterName(service, port, options);
-        return {
-          name,
-          type: 'EDS',
-          eds_cluster_config: { eds_config: ADS, service_name: name },
-          ...clusterResilience(idx.policy(service)?.spec.resilience),
-          transport_socket: {
-            name: FILTER.tls,
-            typed_config: { '@type': TYPE.upstreamTlsContext, common_tls_context: tlsContext() },
-          },
-        };
-      }),
+      portsOf(service).map((port) => clusterOf(idx, service, port, options)),
     ),
   );
 }
@@ -357,37 +384,45 @@ export function clusterLoadAssignments(snapshot: Snapshot, options: Options = {}
   const idx = index(snapshot);
   const out: LoadAssignment[] = [];
   for (const service of routableServices(snapshot)) {
-    for (const port of portsOf(service)) {
-      const byZone = new Map<string, Map<string, Message>>();
-      for (const slice of idx.slices(service)) {
-        if (slice.addressType === 'FQDN') continue;
-        const target = slicePort(slice, port);
-        if (target === undefined) continue;
-        for (const endpoint of slice.endpoints ?? []) {
-          if (endpoint.conditions?.ready === false) continue;
-          const zone = endpoint.zone ?? '';
-          const endpoints = byZone.get(zone) ?? new Map<string, Message>();
-          for (const ip of endpoint.addresses) {
-            endpoints.set(`${ip}:${target}`, {
-              endpoint: { address: { socket_address: { address: ip, port_value: target } } },
-              health_status: 'HEALTHY',
-            });
-          }
-          byZone.set(zone, endpoints);
-        }
-      }
-      const localities = [...byZone.keys()].sort(compareStrings).map((zone) => {
-        const endpoints = byZone.get(zone)!;
-        return {
-          locality: zone ? { zone } : {}, // gRPC refuses a locality-less group
-          lb_endpoints: [...endpoints.keys()].sort(compareStrings).map((k) => endpoints.get(k)!),
-          load_balancing_weight: { value: 1 },
-        };
-      });
-      out.push({ cluster_name: clusterName(service, port, options), endpoints: localities });
-    }
+    for (const port of portsOf(service)) out.push(loadAssignmentOf(idx, service, port, options));
   }
   return out.sort((a, b) => compareStrings(a.cluster_name, b.cluster_name));
+}
+
+/** The ClusterLoadAssignment of one Service port (see `clusterLoadAssignments`). */
+export function loadAssignmentOf(
+  idx: Index,
+  service: Service,
+  port: ServicePort,
+  options: Options,
+): LoadAssignment {
+  const byZone = new Map<string, Map<string, Message>>();
+  for (const slice of idx.slices(service)) {
+    if (slice.addressType === 'FQDN') continue;
+    const target = slicePort(slice, port);
+    if (target === undefined) continue;
+    for (const endpoint of slice.endpoints ?? []) {
+      if (endpoint.conditions?.ready === false) continue;
+      const zone = endpoint.zone ?? '';
+      const endpoints = byZone.get(zone) ?? new Map<string, Message>();
+      for (const ip of endpoint.addresses) {
+        endpoints.set(`${ip}:${target}`, {
+          endpoint: { address: { socket_address: { address: ip, port_value: target } } },
+          health_status: 'HEALTHY',
+        });
+      }
+      byZone.set(zone, endpoints);
+    }
+  }
+  const localities = [...byZone.keys()].sort(compareStrings).map((zone) => {
+    const endpoints = byZone.get(zone)!;
+    return {
+      locality: zone ? { zone } : {}, // gRPC refuses a locality-less group
+      lb_endpoints: [...endpoints.keys()].sort(compareStrings).map((k) => endpoints.get(k)!),
+      load_balancing_weight: { value: 1 },
+    };
+  });
+  return { cluster_name: clusterName(service, port, options), endpoints: localities };
 }
 
 /** Every resource of a snapshot, by type URL: what the ADS server serves. */

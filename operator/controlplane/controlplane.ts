@@ -141,6 +141,7 @@ export async function startControlPlane(o: ControlPlaneOptions, signal?: AbortSi
   const envoy = new IncrementalEnvoyResources();
   const ads = new AdsServer({
     logger,
+    trustDomain: o.mesh.trustDomain,
     view: flavorView(() => sidecarNames),
     registry: mgr.metrics.registry,
     onNack: (e) =>
@@ -180,7 +181,7 @@ export async function startControlPlane(o: ControlPlaneOptions, signal?: AbortSi
     setupIdentityController(mgr, { settings: () => identitySettingsFromMeshConfig(o.mesh) });
   }
 
-  const stopping: (() => Promise<void>)[] = [];
+  const stopping: (() => Promise<void>)[] = [() => ads.stop()];
   const bound: ControlPlane['ports'] = {};
   try {
     if (o.ports.xdsPlaintext !== false) {
@@ -190,7 +191,6 @@ export async function startControlPlane(o: ControlPlaneOptions, signal?: AbortSi
       if (!o.tlsDir) throw new UsageError('the mutual-TLS xDS port needs --tls-dir (or --xds-port=-1)');
       bound.xds = await ads.listen({ host: o.bindAddress, port: o.ports.xds, tls: tlsFiles(o.tlsDir) });
     }
-    stopping.push(() => ads.stop());
     if (o.ports.webhook !== false) {
       if (!o.tlsDir) throw new UsageError('the injection webhook needs --tls-dir (or --webhook-port=-1)');
       webhook = await startInjectorServer({

@@ -53,10 +53,9 @@ import { loadSync } from '@grpc/proto-loader';
 import { parse } from 'yaml';
 import { API_VERSION } from '../operator/api/index.js';
 import { INJECTION_LABEL } from '../operator/api/meshinstallation.js';
-import { issue, testCa } from '../operator/controlplane/ads/testing.js';
+import { issue, proxylessBootstrap, testCa } from '../operator/controlplane/ads/testing.js';
 import { NODE_METADATA, nodeId, spiffeId } from '../operator/controlplane/names.js';
 import {
-  CERTIFICATE_PROVIDER_INSTANCE,
   outboundCluster,
   outboundListener,
   outboundRoute,
@@ -515,30 +514,14 @@ async function grpcBootstrap(adsPort: number, dir: string): Promise<string> {
     await writeFile(join(dir, name), content);
     return join(dir, name);
   };
-  return JSON.stringify({
-    xds_servers: [
-      {
-        server_uri: `127.0.0.1:${adsPort}`,
-        channel_creds: [{ type: 'insecure' }],
-        server_features: ['xds_v3'],
-      },
-    ],
-    node: {
-      id: nodeId('grpc-client-0', NS),
-      cluster: NS,
-      locality: {},
-      metadata: { [NODE_METADATA.namespace]: NS, [NODE_METADATA.serviceAccount]: 'client' },
-    },
-    certificate_providers: {
-      [CERTIFICATE_PROVIDER_INSTANCE]: {
-        plugin_name: 'file_watcher',
-        config: {
-          certificate_file: await file('tls.crt', workload.cert),
-          private_key_file: await file('tls.key', workload.key),
-          ca_certificate_file: await file('ca.crt', ca.cert),
-          refresh_interval: '600s',
-        },
-      },
+  return proxylessBootstrap({
+    adsPort,
+    namespace: NS,
+    serviceAccount: 'client',
+    files: {
+      certificate_file: await file('tls.crt', workload.cert),
+      private_key_file: await file('tls.key', workload.key),
+      ca_certificate_file: await file('ca.crt', ca.cert),
     },
   });
 }

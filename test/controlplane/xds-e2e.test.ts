@@ -20,7 +20,7 @@
  */
 import '../../operator/controlplane/xds/grpc-env.js'; // before @grpc/grpc-js-xds: enables RBAC
 import assert from 'node:assert/strict';
-import { KeyObject, webcrypto, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,19 +29,23 @@ import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { register, XdsChannelCredentials, XdsServer, XdsServerCredentials } from '@grpc/grpc-js-xds';
 import { PriorityLoadBalancer } from '@grpc/grpc-js-xds/build/src/load-balancer-priority.js';
-import * as x509 from '@peculiar/x509';
 import { parse } from 'yaml';
 import { API_VERSION } from '../../operator/api/index.js';
 import { AdsServer, type NackEvent } from '../../operator/controlplane/ads/server.js';
+import {
+  issue,
+  proxylessBootstrap,
+  testCa,
+  type CertFiles,
+  type TestCa,
+} from '../../operator/controlplane/ads/testing.js';
 import { IDENTITY_FILES } from '../../operator/controlplane/injector/names.js';
 import { XdsModel, type BuiltResources } from '../../operator/controlplane/model.js';
-import { NODE_METADATA, nodeId, spiffeId } from '../../operator/controlplane/names.js';
+import { spiffeId } from '../../operator/controlplane/names.js';
 import {
-  CERTIFICATE_PROVIDER_INSTANCE,
   outboundCluster,
   outboundListener,
   outboundRoute,
-  SERVER_LISTENER_TEMPLATE,
   serverListener,
 } from '../../operator/controlplane/xds/names.js';
 import { TYPE, type Message, type ResourceTypeUrl } from '../../operator/controlplane/xds/protos.js';
@@ -186,47 +190,22 @@ function freePort(): Promise<number> {
 // ---------------------------------------------------------------------------------------------
 // Certificates: a test mesh CA and workload certificates with SPIFFE URI SANs, as files.
 
-interface CertFiles {
-  certificate_file: string;
-  private_key_file: string;
-  ca_certificate_file: string;
-}
-
-const KEY_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' };
-const SIGNING_ALGORITHM = { name: 'ECDSA', hash: 'SHA-256' };
-
-class TestCa {
+/** The test mesh CA (ads/testing.ts), writing each workload's certificate files into `dir`. */
+class MeshCa {
   private constructor(
-    private readonly cert: x509.X509Certificate,
-    private readonly keys: webcrypto.CryptoKeyPair,
+    private readonly ca: TestCa,
     private readonly dir: string,
   ) {}
 
-  static async create(dir: string): Promise<TestCa> {
-    const keys = await webcrypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']);
-    const now = Date.now();
-    const cert = await x509.X509CertificateGenerator.createSelfSigned(
-      {
-        name: 'CN=meshwright-e2e-mesh-ca,O=meshwright',
-        keys,
-        notBefore: new Date(now - 60_000),
-        notAfter: new Date(now + 3_600_000),
-        signingAlgorithm: SIGNING_ALGORITHM,
-        extensions: [
-          new x509.BasicConstraintsExtension(true, undefined, true),
-          new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-          await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, webcrypto),
-        ],
-      },
-      webcrypto,
-    );
-    await writeFile(join(dir, 'ca.crt'), cert.toString('pem'));
-    return new TestCa(cert, keys, dir);
+  static async create(dir: string): Promise<MeshCa> {
+    const ca = await testCa('meshwright-e2e-mesh-ca');
+    await writeFile(join(dir, 'ca.crt'), ca.cert);
+    return new MeshCa(ca, dir);
   }
 
   /** The CA certificate (PEM): the `ca.crt` of every workload's Secret. */
   get pem(): string {
-    return this.cert.toString('pem');
+    return this.ca.cert;
   }
 
   /** The workload certificate of `namespace/serviceAccount` (URI SAN = its SPIFFE ID), as files in its own folder. */
@@ -243,41 +222,8 @@ class TestCa {
   }
 
   /** A new workload certificate of `namespace/serviceAccount`, with a new key and serial number (PEM). */
-  async certificate(namespace: string, serviceAccount: string): Promise<{ cert: string; key: string }> {
-    const keys = await webcrypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']);
-    const now = Date.now();
-    const cert = await x509.X509CertificateGenerator.create(
-      {
-        subject: `O=meshwright,CN=${serviceAccount}`,
-        issuer: this.cert.subject,
-        publicKey: keys.publicKey,
-        signingKey: this.keys.privateKey,
-        serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(8)))
-          .toString('hex')
-          .replace(/^./, '1'),
-        notBefore: new Date(now - 60_000),
-        notAfter: new Date(now + 3_600_000),
-        signingAlgorithm: SIGNING_ALGORITHM,
-        extensions: [
-          new x509.BasicConstraintsExtension(false, undefined, true),
-          new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-          new x509.ExtendedKeyUsageExtension([
-            x509.ExtendedKeyUsage.serverAuth,
-            x509.ExtendedKeyUsage.clientAuth,
-          ]),
-          new x509.SubjectAlternativeNameExtension(
-            [{ type: 'url', value: spiffeId(MESH.trustDomain, namespace, serviceAccount) }],
-            true,
-          ),
-          await x509.AuthorityKeyIdentifierExtension.create(this.cert, false, webcrypto),
-        ],
-      },
-      webcrypto,
-    );
-    return {
-      cert: cert.toString('pem'),
-      key: KeyObject.from(keys.privateKey).export({ type: 'pkcs8', format: 'pem' }) as string,
-    };
+  certificate(namespace: string, serviceAccount: string): Promise<{ cert: string; key: string }> {
+    return issue(this.ca, { uris: [spiffeId(MESH.trustDomain, namespace, serviceAccount)] }, serviceAccount);
   }
 }
 
@@ -336,7 +282,7 @@ let ads: AdsServer;
 let adsPort: number;
 let latest: BuiltResources | undefined;
 let certDir: string;
-let ca: TestCa;
+let ca: MeshCa;
 const servers: grpc.Server[] = [];
 const nacks: NackEvent[] = [];
 const clients: grpc.Client[] = [];
@@ -346,33 +292,7 @@ const clients: grpc.Client[] = [];
  * certificate provider re-reads the files every `refreshInterval`.
  */
 function bootstrap(serviceAccount: string, certs: CertFiles, refreshInterval = '600s'): string {
-  return JSON.stringify({
-    xds_servers: [
-      {
-        server_uri: `127.0.0.1:${adsPort}`,
-        channel_creds: [{ type: 'insecure' }],
-        server_features: ['xds_v3'],
-      },
-    ],
-    node: {
-      id: nodeId(`${serviceAccount}-0`, ns),
-      cluster: ns,
-      locality: {},
-      metadata: {
-        [NODE_METADATA.namespace]: ns,
-        [NODE_METADATA.serviceAccount]: serviceAccount,
-        [NODE_METADATA.podIp]: '127.0.0.1',
-        [NODE_METADATA.proxyType]: 'grpc',
-      },
-    },
-    server_listener_resource_name_template: SERVER_LISTENER_TEMPLATE,
-    certificate_providers: {
-      [CERTIFICATE_PROVIDER_INSTANCE]: {
-        plugin_name: 'file_watcher',
-        config: { ...certs, refresh_interval: refreshInterval },
-      },
-    },
-  });
+  return proxylessBootstrap({ adsPort, namespace: ns, serviceAccount, files: certs, refreshInterval });
 }
 
 /** The workload certificate files of each ServiceAccount, issued once. */
@@ -527,7 +447,7 @@ before(async () => {
   await installCrds(kube);
   ns = await env.h.namespace('xds');
   certDir = await mkdtemp(join(tmpdir(), 'meshwright-xds-e2e-'));
-  ca = await TestCa.create(certDir);
+  ca = await MeshCa.create(certDir);
   ads = new AdsServer({ logger: silentLogger(), onNack: (e) => nacks.push(e), shutdownGraceMs: 1000 });
   adsPort = await ads.listen({ host: '127.0.0.1', port: 0 });
   informers = new SharedInformers(env.kube(), { initialBackoffMs: 20, maxBackoffMs: 500 });

@@ -18,11 +18,11 @@ import * as grpc from '@grpc/grpc-js';
 import * as grpcXds from '@grpc/grpc-js-xds';
 import { spiffeId } from '../names.js';
 import { endpointSlice, service, snapshot } from '../xds/fixtures.js';
-import { CERTIFICATE_PROVIDER_INSTANCE, outboundListener } from '../xds/names.js';
+import { outboundListener } from '../xds/names.js';
 import { TYPE } from '../xds/protos.js';
 import { resources } from '../xds/resources.js';
 import { AdsServer, type AckEvent } from './server.js';
-import { issue, testCa } from './testing.js';
+import { issue, proxylessBootstrap, testCa } from './testing.js';
 
 grpcXds.register();
 
@@ -85,39 +85,22 @@ describe('ADS server with a real @grpc/grpc-js-xds client', () => {
         const p = path.join(dir, name);
         return writeFile(p, content).then(() => p);
       };
-      const bootstrap = {
-        xds_servers: [
-          {
-            server_uri: `127.0.0.1:${adsPort}`,
-            channel_creds: [{ type: 'insecure' }],
-            server_features: ['xds_v3'],
-          },
-        ],
-        // grpc-js-xds refuses a bootstrap node without `locality`.
-        node: {
-          id: 'client-0.shop',
-          cluster: 'client',
-          locality: {},
-          metadata: { NAMESPACE: 'shop', SERVICE_ACCOUNT: 'client' },
+      const bootstrap = proxylessBootstrap({
+        adsPort,
+        namespace: 'shop',
+        serviceAccount: 'client',
+        files: {
+          certificate_file: await file('tls.crt', workload.cert),
+          private_key_file: await file('tls.key', workload.key),
+          ca_certificate_file: await file('ca.crt', ca.cert),
         },
-        certificate_providers: {
-          [CERTIFICATE_PROVIDER_INSTANCE]: {
-            plugin_name: 'file_watcher',
-            config: {
-              certificate_file: await file('tls.crt', workload.cert),
-              private_key_file: await file('tls.key', workload.key),
-              ca_certificate_file: await file('ca.crt', ca.cert),
-              refresh_interval: '600s',
-            },
-          },
-        },
-      };
+      });
       const Echo = grpc.makeGenericClientConstructor(ECHO, 'Echo');
       client = new Echo(
         `xds:///${outboundListener('shop', 'checkout', 8080)}`,
         grpc.credentials.createInsecure(),
         {
-          'grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config': JSON.stringify(bootstrap),
+          'grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config': bootstrap,
         },
       );
       const say = client as unknown as {

@@ -1,7 +1,7 @@
 /**
  * Test helpers: a raw ADS client that speaks the protocol message by message over a real grpc-js
- * channel, and certificates (a CA, servers, workloads with SPIFFE IDs) made with @peculiar/x509 on
- * Node's WebCrypto.
+ * channel, certificates (a CA, servers, workloads with SPIFFE IDs) made with @peculiar/x509 on
+ * Node's WebCrypto, and the gRPC bootstrap of a proxyless workload as the injector writes it.
  *
  * Asserting that the server sends *nothing* never waits for time to pass: `barrier()` subscribes to a
  * fresh type, whose first response the server always sends, and asserts it is the next message.
@@ -12,7 +12,9 @@ import assert from 'node:assert/strict';
 import { KeyObject, webcrypto } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import * as x509 from '@peculiar/x509';
+import { CERTIFICATE_PROVIDER_INSTANCE, SERVER_LISTENER_TEMPLATE } from '../xds/names.js';
 import { decode, type Message } from '../xds/protos.js';
+import { NODE_METADATA, nodeId } from '../names.js';
 import {
   ADS_SERVICE,
   loaderOptions,
@@ -278,6 +280,10 @@ export async function issue(
       issuer: ca.certificate.subject,
       publicKey: keys.publicKey,
       signingKey: ca.keys.privateKey,
+      // a fresh serial each time: a renewed certificate is told apart from the one it replaces
+      serialNumber: Buffer.from(crypto.getRandomValues(new Uint8Array(8)))
+        .toString('hex')
+        .replace(/^./, '1'),
       ...validity(),
       signingAlgorithm: SIGNING_ALGORITHM,
       extensions: [
@@ -302,4 +308,55 @@ export async function issue(
     }) as string,
     fingerprint256: [...thumbprint].map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':'),
   };
+}
+
+/** The certificate provider files of a workload (the `file_watcher` plugin's config keys). */
+export interface CertFiles {
+  certificate_file: string;
+  private_key_file: string;
+  ca_certificate_file: string;
+}
+
+/**
+ * The gRPC bootstrap the injector writes for a proxyless workload (injector/bootstrap.ts
+ * `grpcBootstrap`), as the kubelet expands it for pod `<serviceAccount>-0`, pointing at a test
+ * control plane on 127.0.0.1 and at certificate files of the test's own; the provider re-reads
+ * them every `refreshInterval`. JSON, for the channel option
+ * `grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config`.
+ */
+export function proxylessBootstrap(o: {
+  adsPort: number;
+  namespace: string;
+  serviceAccount: string;
+  files: CertFiles;
+  refreshInterval?: string;
+}): string {
+  return JSON.stringify({
+    xds_servers: [
+      {
+        server_uri: `127.0.0.1:${o.adsPort}`,
+        channel_creds: [{ type: 'insecure' }],
+        server_features: ['xds_v3'],
+      },
+    ],
+    // grpc-js-xds refuses a bootstrap node without `locality`
+    node: {
+      id: nodeId(`${o.serviceAccount}-0`, o.namespace),
+      cluster: `${o.serviceAccount}.${o.namespace}`,
+      locality: {},
+      metadata: {
+        [NODE_METADATA.namespace]: o.namespace,
+        [NODE_METADATA.serviceAccount]: o.serviceAccount,
+        [NODE_METADATA.podIp]: '127.0.0.1',
+        [NODE_METADATA.proxyType]: 'grpc',
+      },
+    },
+    server_listener_resource_name_template: SERVER_LISTENER_TEMPLATE,
+    certificate_providers: {
+      [CERTIFICATE_PROVIDER_INSTANCE]: {
+        plugin_name: 'file_watcher',
+        config: { ...o.files, refresh_interval: o.refreshInterval ?? '600s' },
+      },
+    },
+  });
 }

@@ -9,59 +9,17 @@ import {
   Informer,
   keyOf,
   RecordingRecorder,
-  RequestCounter,
   silentLogger,
   standardReconciler,
   withDesiredHash,
   type Condition,
-  type Kube,
   type KubeObject,
-  type ObjectRef,
 } from '../runtime/index.js';
+import { RecordingKube } from '../runtime/recording-kube.js';
 import { networkPolicy } from './desired.js';
 import { service, servicePolicy, type PolicyOverrides } from './fixtures.js';
 import { networkPolicyName, SERVED_GENERATION_ANNOTATION } from './names.js';
 import { BY_TARGET, NetworkPolicies, ServicePolicies, servicePolicyKind, Services } from './reconciler.js';
-
-interface Call {
-  verb: string;
-  ref: string;
-  body?: unknown;
-}
-
-class RecordingKube implements Kube {
-  readonly calls: Call[] = [];
-  readonly requests = new RequestCounter();
-  private rv = 100;
-  private name = (r: { kind?: string; name?: string; metadata?: { name?: string } }) =>
-    `${r.kind}/${r.name ?? r.metadata?.name ?? ''}`;
-  private ok = <T>(obj: T): Promise<T> =>
-    Promise.resolve({ ...obj, metadata: { resourceVersion: String(++this.rv) } });
-  get = <T extends KubeObject>(): Promise<T> => Promise.reject(new Error('not in the fake'));
-  list = <T extends KubeObject>() => Promise.resolve({ items: [] as T[], resourceVersion: '1' });
-  create = <T extends KubeObject>(obj: T) => (
-    this.calls.push({ verb: 'create', ref: this.name(obj) }),
-    this.ok(obj)
-  );
-  replace = <T extends KubeObject>(obj: T) => this.ok(obj);
-  delete = (ref: ObjectRef) => (
-    this.calls.push({ verb: 'delete', ref: this.name(ref) }),
-    Promise.resolve(true)
-  );
-  apply = <T extends KubeObject>(obj: T) => (
-    this.calls.push({ verb: 'apply', ref: this.name(obj), body: obj }),
-    this.ok(obj)
-  );
-  mergePatch = <T extends KubeObject>(ref: ObjectRef, patch: object) => (
-    this.calls.push({ verb: 'patch', ref: this.name(ref), body: patch }),
-    this.ok({} as T)
-  );
-  patchStatus = <T extends KubeObject>(ref: ObjectRef, status: unknown) => (
-    this.calls.push({ verb: 'status', ref: this.name(ref), body: status }),
-    this.ok({} as T)
-  );
-  watch = () => ({ done: Promise.resolve(), abort: () => undefined });
-}
 
 let kube: RecordingKube;
 let recorder: RecordingRecorder;

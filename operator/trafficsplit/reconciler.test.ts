@@ -13,15 +13,13 @@ import {
   Informer,
   keyOf,
   RecordingRecorder,
-  RequestCounter,
   silentLogger,
   standardReconciler,
   type Condition,
-  type Kube,
   type KubeObject,
-  type ObjectRef,
   type Reconcile,
 } from '../runtime/index.js';
+import { RecordingKube, type Call } from '../runtime/recording-kube.js';
 import type { FetchFn } from './analysis.js';
 import { httpRouteName } from './names.js';
 import { podTemplateHash, type Deployment, type Service } from './observe.js';
@@ -36,46 +34,6 @@ import {
   TrafficSplits,
   type RouteSource,
 } from './reconciler.js';
-
-interface Call {
-  verb: string;
-  ref: string;
-  body?: unknown;
-}
-
-class RecordingKube implements Kube {
-  readonly calls: Call[] = [];
-  readonly requests = new RequestCounter();
-  private rv = 100;
-  private name = (r: { kind?: string; name?: string; metadata?: { name?: string } }) =>
-    `${r.kind}/${r.name ?? r.metadata?.name ?? ''}`;
-  private ok = <T>(obj: T): Promise<T> =>
-    Promise.resolve({ ...obj, metadata: { resourceVersion: String(++this.rv) } });
-  get = <T extends KubeObject>(): Promise<T> => Promise.reject(new Error('not in the fake'));
-  list = <T extends KubeObject>() => Promise.resolve({ items: [] as T[], resourceVersion: '1' });
-  create = <T extends KubeObject>(obj: T) => (
-    this.calls.push({ verb: 'create', ref: this.name(obj) }),
-    this.ok(obj)
-  );
-  replace = <T extends KubeObject>(obj: T) => this.ok(obj);
-  delete = (ref: ObjectRef) => (
-    this.calls.push({ verb: 'delete', ref: this.name(ref) }),
-    Promise.resolve(true)
-  );
-  apply = <T extends KubeObject>(obj: T) => (
-    this.calls.push({ verb: 'apply', ref: this.name(obj), body: obj }),
-    this.ok(obj)
-  );
-  mergePatch = <T extends KubeObject>(ref: ObjectRef, patch: object) => (
-    this.calls.push({ verb: 'patch', ref: this.name(ref), body: patch }),
-    this.ok({} as T)
-  );
-  patchStatus = <T extends KubeObject>(ref: ObjectRef, status: unknown) => (
-    this.calls.push({ verb: 'status', ref: this.name(ref), body: status }),
-    this.ok({} as T)
-  );
-  watch = () => ({ done: Promise.resolve(), abort: () => undefined });
-}
 
 /** Applies a JSON merge patch (RFC 7386) to `target`. */
 function mergePatch(target: unknown, patch: unknown): unknown {
